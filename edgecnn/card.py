@@ -1,0 +1,134 @@
+"""The model card: everything the device needs to run a model, and how it was made.
+
+A card travels as `card.json` in a run folder and, embedded in the .tflite
+metadata under the name ``edgecnn_card``, inside the model file itself.
+Device side: standard library only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from edgecnn.errors import EdgeCNNError
+
+CARD_FORMAT = "edgecnn-card/1"
+METADATA_NAME = "edgecnn_card"
+COLORS = ("rgb", "gray")
+RESIZES = ("area", "bilinear", "nearest")
+_CORE_KEYS = {"format", "name", "labels", "input", "preprocessing"}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What the model expects: an image of height x width x channels."""
+
+    height: int
+    width: int
+    channels: int
+    dtype: str = "uint8"
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a uint8 image becomes the model's float input: x = (pixel * scale - mean) / std."""
+
+    scale: float = 1.0 / 255.0
+    mean: tuple[float, ...] = (0.0,)
+    std: tuple[float, ...] = (1.0,)
+    color: str = "rgb"
+    resize: str = "area"
+
+
+@dataclass(frozen=True)
+class Card:
+    """Labels, input spec and preprocessing, plus free-form sections (dataset, metrics, ...)."""
+
+    labels: tuple[str, ...]
+    input: InputSpec
+    preprocessing: Preprocessing
+    name: str = "model"
+    sections: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    def with_section(self, key: str, value: Any) -> "Card":
+        """Return a copy with one free-form section set (for instance "quantization")."""
+        if key in _CORE_KEYS:
+            raise ValueError(f"{key!r} is a core card field, not a section")
+        sections = dict(self.sections)
+        sections[key] = value
+        return dataclasses.replace(self, sections=sections)
+
+    def to_dict(self) -> dict[str, Any]:
+        pre = dataclasses.asdict(self.preprocessing)
+        pre["mean"], pre["std"] = list(pre["mean"]), list(pre["std"])
+        out: dict[str, Any] = {
+            "format": CARD_FORMAT,
+            "name": self.name,
+            "labels": list(self.labels),
+            "input": dataclasses.asdict(self.input),
+            "preprocessing": pre,
+        }
+        out.update(self.sections)
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "card") -> "Card":
+        """Validate and build a card; a bad card raises EdgeCNNError naming `source`."""
+        try:
+            if data.get("format") != CARD_FORMAT:
+                raise ValueError(f"format is {data.get('format')!r}, expected {CARD_FORMAT!r}")
+            spec = InputSpec(**data["input"])
+            pre = dict(data["preprocessing"])
+            pre["mean"] = tuple(float(v) for v in pre.get("mean", (0.0,)))
+            pre["std"] = tuple(float(v) for v in pre.get("std", (1.0,)))
+            prep = Preprocessing(**pre)
+            labels = tuple(str(x) for x in data["labels"])
+            _validate(spec, prep, labels)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EdgeCNNError(f"{source} is not a valid edgecnn card: {exc}") from None
+        sections = {k: v for k, v in data.items() if k not in _CORE_KEYS}
+        return cls(labels, spec, prep, str(data.get("name", "model")), sections)
+
+    @classmethod
+    def from_json(cls, text: str | bytes, source: str = "card") -> "Card":
+        try:
+            data = json.loads(text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise EdgeCNNError(f"{source} is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise EdgeCNNError(f"{source} is not a valid edgecnn card: expected a JSON object")
+        return cls.from_dict(data, source)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Card":
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise EdgeCNNError(f"cannot read card {path}: {exc.strerror}") from None
+        return cls.from_json(text, str(path))
+
+
+def _validate(spec: InputSpec, pre: Preprocessing, labels: tuple[str, ...]) -> None:
+    if min(spec.height, spec.width) < 1 or spec.channels not in (1, 3):
+        raise ValueError(f"input must be HxWx1 or HxWx3, got {spec}")
+    if pre.color not in COLORS:
+        raise ValueError(f"preprocessing.color must be one of {COLORS}, got {pre.color!r}")
+    if (pre.color == "gray") != (spec.channels == 1):
+        raise ValueError(f"colour {pre.color!r} does not match {spec.channels} input channel(s)")
+    if pre.resize not in RESIZES:
+        raise ValueError(f"preprocessing.resize must be one of {RESIZES}, got {pre.resize!r}")
+    if any(s == 0 for s in pre.std):
+        raise ValueError("preprocessing.std must not contain 0")
+    if len(labels) < 2:
+        raise ValueError("a classifier card needs at least two labels")

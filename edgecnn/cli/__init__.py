@@ -1,0 +1,3 @@
+"""The `edgecnn` command (filled in below)."""
+def main():
+    pass

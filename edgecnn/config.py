@@ -1,0 +1,85 @@
+"""Training and quantization settings (frozen dataclasses, validated on creation).
+
+The defaults are the quick-start recipe for `digits`; train/digits.toml spells them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ARCHS = ("cnn", "mobilenetv2")
+MODES = ("int8", "float16", "dynamic")
+IO_TYPES = ("int8", "uint8", "float32")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How `edgecnn train` builds and fits a model."""
+
+    data: str | None = None            # image folder or "digits"; the command line's DATA wins
+    arch: str = "cnn"                  # "cnn" (conv/pool/dense) or "mobilenetv2"
+    filters: tuple[int, ...] = (32, 64)  # cnn: conv filters per block, each block halves H and W
+    dense: int = 128                   # cnn: width of the hidden dense layer (0 = none)
+    dropout: float = 0.3
+    alpha: float = 0.35                # mobilenetv2 width multiplier
+    weights: str | None = None         # mobilenetv2: None (random init) or "imagenet"
+    height: int | None = None          # input size; None = the data set's own (digits: 8x8) or 64
+    width: int | None = None
+    color: str | None = None           # "rgb" or "gray"; None = detect from the images
+    epochs: int = 60
+    batch_size: int = 32
+    learning_rate: float = 2e-3
+    patience: int = 10                 # early stopping: epochs without improvement
+    seed: int = 0
+    val_fraction: float = 0.15
+    test_fraction: float = 0.2
+    shift: float = 0.1                 # augmentation: random translation, fraction of size
+    rotate: float = 0.03               # augmentation: random rotation, fraction of a full turn
+    zoom: float = 0.0                  # augmentation: random zoom, fraction
+    flip: bool = False                 # augmentation: random horizontal flip
+    contrast: float = 0.0              # augmentation: random contrast factor
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
+        if self.weights not in (None, "imagenet"):
+            raise ValueError(f"weights must be 'imagenet' or absent, got {self.weights!r}")
+        if self.color not in (None, "rgb", "gray"):
+            raise ValueError(f"color must be 'rgb' or 'gray', got {self.color!r}")
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be 1 or more, got {getattr(self, name)}")
+        for name in ("height", "width"):
+            value = getattr(self, name)
+            if value is not None and not 4 <= value <= 1024:
+                raise ValueError(f"{name} must be between 4 and 1024 pixels, got {value}")
+        if not (0 <= self.val_fraction < 1 and 0 < self.test_fraction < 1
+                and self.val_fraction + self.test_fraction < 0.9):
+            raise ValueError("need 0 <= val_fraction, 0 < test_fraction and val + test < 0.9")
+        if not 0 <= self.dropout < 1 or self.learning_rate <= 0 or self.patience < 0:
+            raise ValueError("need 0 <= dropout < 1, learning_rate > 0 and patience >= 0")
+
+
+@dataclass(frozen=True)
+class QuantizeConfig:
+    """How `edgecnn quantize` converts a trained model."""
+
+    mode: str = "int8"          # "int8" (full integer), "float16" or "dynamic" (int8 weights)
+    io: str = "int8"            # int8 mode: input/output tensor type
+    calib_samples: int = 500    # calibration images from the train split, balanced across classes
+    min_per_class: int = 10     # warn when a class gets fewer calibration images than this
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.io not in IO_TYPES:
+            raise ValueError(f"io must be one of {', '.join(IO_TYPES)}, got {self.io!r}")
+        if self.calib_samples < 1 or self.min_per_class < 0:
+            raise ValueError("calib_samples must be 1 or more and min_per_class 0 or more")
+
+    @property
+    def filename(self) -> str:
+        """Model file name in the run folder: model_int8.tflite, model_int8_uint8io.tflite, ..."""
+        if self.mode == "int8" and self.io != "int8":
+            return f"model_int8_{self.io}io.tflite"
+        return f"model_{self.mode}.tflite"

@@ -1,0 +1,74 @@
+"""Reading and resizing images the same way on the workstation and on the device.
+
+OpenCV + numpy only. Every image becomes a uint8 array of shape (H, W, C) in the
+colour order the card names (RGB or grey); resizing uses the card's method so the
+device sees exactly the pixels the model was trained and calibrated on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edgecnn.errors import EdgeCNNError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".pnm", ".tif", ".tiff", ".webp")
+_INTERPOLATION = {"area": cv2.INTER_AREA, "bilinear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST}
+
+
+class ImageError(EdgeCNNError):
+    """An image file is missing, unreadable or not an image."""
+
+
+def is_image_file(path: Path) -> bool:
+    """True when the file name has an image suffix edgecnn reads."""
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def decode_image(data: bytes, color: str, source: str = "image") -> np.ndarray:
+    """Decode encoded image bytes into uint8 (H, W, C) in `color` order ("rgb" or "gray")."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    flag = cv2.IMREAD_GRAYSCALE if color == "gray" else cv2.IMREAD_COLOR
+    img = cv2.imdecode(buf, flag) if buf.size else None
+    if img is None:
+        raise ImageError(f"{source} is not a readable image (jpg, png, bmp, pgm, ...)")
+    if color == "gray":
+        return img[:, :, None]
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def load_image(path: str | Path, color: str) -> np.ndarray:
+    """Read an image file into uint8 (H, W, C); one clear ImageError for every failure."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImageError(f"image not found: {path}") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path} is a folder, not an image") from None
+    except OSError as exc:
+        raise ImageError(f"cannot read image {path}: {exc.strerror}") from None
+    return decode_image(data, color, str(path))
+
+
+def probe_color(path: str | Path) -> str | None:
+    """"gray" for single-channel files, "rgb" for colour ones, None if unreadable."""
+    try:
+        buf = np.frombuffer(Path(path).read_bytes(), dtype=np.uint8)
+    except OSError:
+        return None
+    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
+    if img is None:
+        return None
+    return "gray" if img.ndim == 2 or img.shape[2] == 1 else "rgb"
+
+
+def resize_image(img: np.ndarray, height: int, width: int, method: str = "area") -> np.ndarray:
+    """Resize uint8 (H, W, C) to (height, width, C) with the card's interpolation."""
+    if img.shape[0] == height and img.shape[1] == width:
+        return img
+    # INTER_AREA only averages when shrinking; for enlarging OpenCV falls back to bilinear.
+    out = cv2.resize(img, (width, height), interpolation=_INTERPOLATION[method])
+    return out if out.ndim == 3 else out[:, :, None]

@@ -1,0 +1,95 @@
+"""Loading a .tflite model with its embedded card, and invoking it safely."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgecnn.card import METADATA_NAME, Card
+from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
+from edgecnn.runtime import flatbuf
+from edgecnn.runtime.backend import Backend, load_backend
+from edgecnn.runtime.tensors import TensorSpec, tensor_spec
+
+
+class ModelError(EdgeCNNError):
+    """A model file cannot be loaded or run."""
+
+
+def read_card_bytes(data: bytes, source: str = "model") -> Card | None:
+    """The edgecnn card embedded in TFLite bytes, or None for other people's models."""
+    raw = flatbuf.read_metadata(data, source).get(METADATA_NAME)
+    return None if raw is None else Card.from_json(raw, f"card embedded in {source}")
+
+
+def read_card(path: str | Path) -> Card | None:
+    """The edgecnn card embedded in a .tflite file, or None when it has none."""
+    return read_card_bytes(_read_model_bytes(Path(path)), str(path))
+
+
+def _read_model_bytes(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelError(f"model not found: {path}") from None
+    except IsADirectoryError:
+        raise ModelError(f"{path} is a folder; give the .tflite file inside it") from None
+    except OSError as exc:
+        raise ModelError(f"cannot read model {path}: {exc.strerror}") from None
+    if not data:
+        raise ModelError(f"{path} is empty (0 bytes): not a TFLite model")
+    return data
+
+
+@dataclass
+class LoadedModel:
+    """An allocated interpreter, its backend, its card and its first input / output."""
+
+    path: Path
+    interpreter: Any
+    backend: Backend
+    card: Card | None
+    input: TensorSpec
+    output: TensorSpec
+    size_bytes: int
+
+    def invoke(self, tensor: np.ndarray) -> np.ndarray:
+        """Set the first input, invoke, return a copy of the first output (raw dtype)."""
+        try:
+            self.interpreter.set_tensor(self.input.index, tensor)
+            self.interpreter.invoke()
+            return self.interpreter.get_tensor(self.output.index).copy()
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"{self.path.name} failed to run: {_first_line(exc)}") from None
+
+
+def load_model(path: str | Path, threads: int | None = None) -> LoadedModel:
+    """Open a .tflite file, read its card and allocate tensors; one ModelError on failure."""
+    path = Path(path)
+    if threads is not None and threads < 1:
+        raise EdgeCNNUsageError(f"--threads must be 1 or more, got {threads}")
+    data = _read_model_bytes(path)
+    card = read_card_bytes(data, str(path))
+    backend = load_backend()
+    try:
+        interpreter = backend.interpreter_class(model_path=os.fspath(path), num_threads=threads)
+        interpreter.allocate_tensors()
+    except (RuntimeError, ValueError) as exc:
+        raise ModelError(f"cannot load {path}: {_first_line(exc)}") from None
+    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
+    if len(inputs) != 1 or not outputs:
+        raise ModelError(f"{path} has {len(inputs)} inputs; edgecnn runs single-input image models")
+    spec = tensor_spec(inputs[0])
+    if len(spec.shape) != 4 or spec.shape[-1] not in (1, 3):
+        raise ModelError(f"{path} input has shape {spec.shape}; expected an image (1, H, W, 1 or 3)")
+    return LoadedModel(path, interpreter, backend, card, spec, tensor_spec(outputs[0]), len(data))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[0] if lines else text
