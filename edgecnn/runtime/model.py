@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -76,8 +78,9 @@ def load_model(path: str | Path, threads: int | None = None) -> LoadedModel:
     card = read_card_bytes(data, str(path))
     backend = load_backend()
     try:
-        interpreter = backend.interpreter_class(model_path=os.fspath(path), num_threads=threads)
-        interpreter.allocate_tensors()
+        with _native_stderr_silenced():
+            interpreter = backend.interpreter_class(model_path=os.fspath(path), num_threads=threads)
+            interpreter.allocate_tensors()
     except (RuntimeError, ValueError) as exc:
         raise ModelError(f"cannot load {path}: {_first_line(exc)}") from None
     inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
@@ -87,6 +90,27 @@ def load_model(path: str | Path, threads: int | None = None) -> LoadedModel:
     if len(spec.shape) != 4 or spec.shape[-1] not in (1, 3):
         raise ModelError(f"{path} input has shape {spec.shape}; expected an image (1, H, W, 1 or 3)")
     return LoadedModel(path, interpreter, backend, card, spec, tensor_spec(outputs[0]), len(data))
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Hide the C++ runtime's banner ("INFO: Created TensorFlow Lite XNNPACK delegate")."""
+    if os.environ.get("EDGECNN_DEBUG") == "1":
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # no usable fd 2 (embedded interpreters): leave stderr alone
+        yield
+        return
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,0 +1,37 @@
+"""Option parsing helpers shared by the commands (no TensorFlow)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from edgecnn.errors import EdgeCNNUsageError
+
+
+def parse_size(text: str | None) -> tuple[int | None, int | None]:
+    """"64" -> (64, 64); "112x92" -> (112, 92) as height x width; None -> (None, None)."""
+    if text is None:
+        return None, None
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or min(values) < 1:
+        raise EdgeCNNUsageError(f"--size must be N or HxW in pixels (64, 112x92), got {text!r}")
+    return (values[0], values[0]) if len(values) == 1 else (values[0], values[1])
+
+
+def emit_json(obj: Any) -> None:
+    """Print `obj` as JSON on stdout."""
+    click.echo(json.dumps(obj, indent=2))
+
+
+def quiet_for_json(as_json: bool) -> None:
+    """Progress goes to stderr anyway; machine mode silences it to keep logs clean."""
+    from edgecnn.progress import set_quiet
+
+    set_quiet(as_json and not sys.stderr.isatty())

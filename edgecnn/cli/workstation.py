@@ -1,0 +1,158 @@
+"""Workstation commands: train, quantize, parity, quickstart (TensorFlow imported inside)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edgecnn.cli import cli
+from edgecnn.cli.common import emit_json, parse_size, quiet_for_json
+
+
+@cli.command()
+@click.argument("data", required=False)
+@click.option("--out", "-o", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Run folder to write (model.keras, card.json, split.json).")
+@click.option("--recipe", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML recipe (train/NAME.toml); options given here override it.")
+@click.option("--arch", type=click.Choice(["cnn", "mobilenetv2"]), help="Architecture [cnn].")
+@click.option("--alpha", type=float, help="MobileNetV2 width multiplier [0.35].")
+@click.option("--weights", type=click.Choice(["none", "imagenet"]),
+              help="MobileNetV2 initial weights [none]; imagenet needs internet once.")
+@click.option("--size", help="Input size N or HxW (default: digits 8x8, folders 64x64).")
+@click.option("--color", type=click.Choice(["rgb", "gray"]), help="Colour mode (default: detect).")
+@click.option("--epochs", type=int, help="Maximum epochs [60]; early stopping may end sooner.")
+@click.option("--batch-size", type=int, help="Batch size [32].")
+@click.option("--lr", "learning_rate", type=float, help="Adam learning rate [0.002].")
+@click.option("--patience", type=int, help="Early-stopping patience in epochs [10].")
+@click.option("--seed", type=int, help="Seed for the split, initialisation and augmentation [0].")
+@click.option("--val-fraction", type=float, help="Validation fraction per class [0.15].")
+@click.option("--test-fraction", type=float, help="Held-out test fraction per class [0.2].")
+@click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+def train(data: str | None, out: Path, recipe: Path | None, size: str | None, weights: str | None,
+          overwrite: bool, as_json: bool, **options: Any) -> None:
+    """Train a CNN on DATA: an image folder (one sub-folder per class) or `digits`.
+
+    Writes RUN_DIR/model.keras and RUN_DIR/card.json (labels, input, preprocessing,
+    split, float metrics) and the deterministic stratified split in split.json.
+    """
+    from edgecnn.config import TrainConfig
+    from edgecnn.errors import EdgeCNNUsageError
+    from edgecnn.recipes import build, merge, read_toml
+
+    quiet_for_json(as_json)
+    base = read_toml(recipe) if recipe else {}
+    options["height"], options["width"] = parse_size(size)
+    if weights is not None:
+        options["weights"] = None if weights == "none" else weights
+    values = merge(base, options)
+    data = data or values.get("data")
+    if not data:
+        raise EdgeCNNUsageError("give DATA (an image folder or 'digits') or a recipe with data = ...")
+    values["data"] = data
+    cfg = build(TrainConfig, values, str(recipe) if recipe else "options")
+    from edgecnn.training import train as run_training
+
+    result = run_training(data, out, cfg, overwrite=overwrite)
+    summary = {"run": str(out), "arch": cfg.arch, "classes": result.card.num_classes,
+               "val_accuracy": result.val_accuracy, "test_accuracy": result.test_accuracy,
+               "epochs": result.epochs_run, "seconds": round(result.seconds, 1)}
+    if as_json:
+        emit_json(summary)
+    else:
+        val = "-" if result.val_accuracy is None else f"{result.val_accuracy * 100:.2f} %"
+        click.echo(f"trained {cfg.arch} on {data}: val {val}, test {result.test_accuracy * 100:.2f} % "
+                   f"({result.epochs_run} epochs, {result.seconds:.1f} s) -> {out}/model.keras")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--recipe", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML recipe (quantize/NAME.toml); options given here override it.")
+@click.option("--mode", type=click.Choice(["int8", "float16", "dynamic"]),
+              help="int8 = full integer (default); float16; dynamic = int8 weights, float activations.")
+@click.option("--io", type=click.Choice(["int8", "uint8", "float32"]),
+              help="int8 mode: input/output tensor type [int8].")
+@click.option("--calib-samples", type=int, help="Calibration images from the train split [500].")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Model file to write (default RUN_DIR/model_MODE.tflite).")
+@click.option("--data", "data_override", help="Training data folder, if it moved since training.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+def quantize(run_dir: Path, recipe: Path | None, out: Path | None, data_override: str | None,
+             as_json: bool, **options: Any) -> None:
+    """Convert RUN_DIR's model to TFLite with the card embedded (plus a float32 reference)."""
+    from edgecnn.config import QuantizeConfig
+    from edgecnn.recipes import build, merge, read_toml
+
+    quiet_for_json(as_json)
+    cfg = build(QuantizeConfig, merge(read_toml(recipe) if recipe else {}, options),
+                str(recipe) if recipe else "options")
+    from edgecnn.quantization import describe, quantize_run
+
+    result = quantize_run(run_dir, cfg, out, data_override)
+    if as_json:
+        emit_json({"model": str(result.path), "float32": str(result.float32_path), "mode": cfg.mode,
+                   "io": cfg.io, "sizes": result.sizes, "calibration": result.calibration,
+                   "warnings": result.warnings})
+        return
+    for line in describe(result):
+        click.echo(line)
+    click.echo(f"wrote {result.path} and {result.float32_path.name}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--max-drop", default=1.0, show_default=True, type=float,
+              help="Budget: the largest top-1 accuracy drop, in percentage points, that passes.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=str),
+              help="Also write the JSON report to this file ('-' for stdout).")
+@click.option("--data", "data_override", help="Training data folder, if it moved since training.")
+@click.option("--threads", type=int, help="Interpreter threads for the .tflite models.")
+def parity(run_dir: Path, max_drop: float, json_path: str | None, data_override: str | None,
+           threads: int | None) -> None:
+    """Prove what quantization cost: float Keras vs every .tflite on the held-out test split.
+
+    Writes parity.json, parity.md and PNG plots into RUN_DIR. Exit code 1 when the
+    quantized model's top-1 drop exceeds --max-drop.
+    """
+    from edgecnn.parity import check_budget, run_parity
+    from edgecnn.parity_report import HEADER, summary_rows, text_table, write_reports
+
+    quiet_for_json(json_path == "-")
+    report = run_parity(run_dir, max_drop, data_override, threads)
+    to_file = Path(json_path) if json_path not in (None, "-") else None
+    write_reports(report, run_dir, to_file)
+    if json_path == "-":
+        emit_json(report)
+    else:
+        click.echo(text_table(HEADER, summary_rows(report, run_dir)))
+        verdict = "passed" if report["passed"] else "FAILED"
+        click.echo(f"{verdict}: drop {report['drop_pp']:.2f} pp (budget {max_drop:.2f} pp), "
+                   f"agreement {report['quantized']['agreement'] * 100:.2f} % on {report['n']} test images; "
+                   f"report in {run_dir / 'parity.md'}")
+    check_budget(report, run_dir)
+
+
+@cli.command()
+@click.option("--out", "-o", default="runs/quickstart", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Run folder (replaced if present).")
+@click.option("--epochs", type=int, default=None, help="Maximum training epochs [60].")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def quickstart(out: Path, epochs: int | None, as_json: bool) -> None:
+    """Train digits -> quantize int8 -> parity -> classify a few test images, offline."""
+    quiet_for_json(as_json)
+    from edgecnn.quickstart import format_summary, run_quickstart
+
+    summary = run_quickstart(out, epochs)
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(format_summary(summary))
+    if not summary["parity"]["passed"]:
+        from edgecnn.errors import BudgetExceeded
+
+        raise BudgetExceeded(f"quantization cost {summary['parity']['drop_pp']:.2f} pp, more than the "
+                             f"{summary['parity']['max_drop_pp']:.2f} pp budget; see {out / 'parity.md'}")
