@@ -19,6 +19,7 @@ class TrainConfig:
     data: str | None = None            # image folder or "digits"; the command line's DATA wins
     arch: str = "cnn"                  # "cnn" (conv/pool/dense) or "mobilenetv2"
     filters: tuple[int, ...] = (32, 64)  # cnn: conv filters per block, each block halves H and W
+    convs: int = 2                     # cnn: conv layers per block
     dense: int = 128                   # cnn: width of the hidden dense layer (0 = none)
     dropout: float = 0.3
     alpha: float = 0.35                # mobilenetv2 width multiplier
@@ -46,7 +47,7 @@ class TrainConfig:
             raise ValueError(f"weights must be 'imagenet' or absent, got {self.weights!r}")
         if self.color not in (None, "rgb", "gray"):
             raise ValueError(f"color must be 'rgb' or 'gray', got {self.color!r}")
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "convs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be 1 or more, got {getattr(self, name)}")
         for name in ("height", "width"):

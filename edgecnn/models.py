@@ -10,14 +10,14 @@ from edgecnn.tf_env import import_tf
 
 
 def make_cnn(input_shape: Sequence[int], num_classes: int, filters: Sequence[int] = (32, 64),
-             dense: int = 128, dropout: float = 0.3) -> Any:
-    """Plain CNN: per block conv-BN-ReLU x2 then 2x2 max-pool; flatten; dense-ReLU; softmax."""
+             dense: int = 128, dropout: float = 0.3, convs: int = 2) -> Any:
+    """Plain CNN: per block `convs` x conv-BN-ReLU then 2x2 max-pool; flatten; dense-ReLU; softmax."""
     _, keras = import_tf()
     L = keras.layers
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs
     for i, f in enumerate(filters):
-        for j in range(2):
+        for j in range(convs):
             x = L.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv{i + 1}_{j + 1}")(x)
             x = L.BatchNormalization(name=f"bn{i + 1}_{j + 1}")(x)
             x = L.ReLU(name=f"relu{i + 1}_{j + 1}")(x)

@@ -67,7 +67,7 @@ def train(data: str, out: str | Path, cfg: TrainConfig, overwrite: bool = False)
 
 def _arch_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     if cfg.arch == "cnn":
-        return {"filters": cfg.filters, "dense": cfg.dense, "dropout": cfg.dropout}
+        return {"filters": cfg.filters, "dense": cfg.dense, "dropout": cfg.dropout, "convs": cfg.convs}
     return {"alpha": cfg.alpha, "weights": cfg.weights, "dropout": cfg.dropout}
 
 

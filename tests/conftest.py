@@ -1,0 +1,68 @@
+"""Shared fixtures: the reference data beside the repo, and in-process CLI runs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("EDGECNN_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def shared(*parts: str) -> Path:
+    """A path under ../shared/data, or skip the test (with the reason) when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing: CI must run with ../shared/data beside the repo")
+        pytest.skip(f"reference data not available: {path} (../shared/data is not beside the repo)")
+    return path
+
+
+@dataclass
+class Result:
+    """Outcome of one in-process `edgecnn` run."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]):
+    """Run `edgecnn ARGS...` through the real entry point; return exit code, stdout, stderr."""
+    from edgecnn.cli import main
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def error_lines(err: str) -> list[str]:
+    """The `error:` lines of stderr (progress output is ignored)."""
+    return [ln for ln in err.splitlines() if ln.startswith("error:")]
+
+
+def assert_one_clear_error(result: Result, code: int, *fragments: str) -> None:
+    """Exactly one error line mentioning every fragment, the right exit code, no traceback."""
+    assert result.code == code, (result.code, result.err)
+    assert "Traceback" not in result.err
+    lines = error_lines(result.err)
+    assert len(lines) == 1, result.err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+sys.path.insert(0, str(REPO / "tests"))
