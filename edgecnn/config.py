@@ -30,12 +30,12 @@ class TrainConfig:
     epochs: int = 60
     batch_size: int = 32
     learning_rate: float = 2e-3
-    patience: int = 10                 # early stopping: epochs without improvement
+    patience: int = 15                 # early stopping: epochs without improvement
     seed: int = 0
     val_fraction: float = 0.15
     test_fraction: float = 0.2
     shift: float = 0.1                 # augmentation: random translation, fraction of size
-    rotate: float = 0.03               # augmentation: random rotation, fraction of a full turn
+    rotate: float = 0.0                # augmentation: random rotation, fraction of a full turn
     zoom: float = 0.0                  # augmentation: random zoom, fraction
     flip: bool = False                 # augmentation: random horizontal flip
     contrast: float = 0.0              # augmentation: random contrast factor

@@ -26,7 +26,7 @@ from edgecnn.cli.common import emit_json, parse_size, quiet_for_json
 @click.option("--epochs", type=int, help="Maximum epochs [60]; early stopping may end sooner.")
 @click.option("--batch-size", type=int, help="Batch size [32].")
 @click.option("--lr", "learning_rate", type=float, help="Adam learning rate [0.002].")
-@click.option("--patience", type=int, help="Early-stopping patience in epochs [10].")
+@click.option("--patience", type=int, help="Early-stopping patience in epochs [15].")
 @click.option("--seed", type=int, help="Seed for the split, initialisation and augmentation [0].")
 @click.option("--val-fraction", type=float, help="Validation fraction per class [0.15].")
 @click.option("--test-fraction", type=float, help="Held-out test fraction per class [0.2].")
