@@ -46,9 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         code = cli.main(args=argv, prog_name="edgecnn", standalone_mode=False)
-    except click.exceptions.Abort:
-        _fail("interrupted", 130)
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
         if _debug(argv):
             raise
         _fail("interrupted; nothing half-written was left behind", 130)
