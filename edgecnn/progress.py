@@ -82,3 +82,9 @@ def info(message: str) -> None:
     if not _quiet:
         sys.stderr.write(message + "\n")
         sys.stderr.flush()
+
+
+def warn(message: str) -> None:
+    """A warning line on stderr; never silenced."""
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()

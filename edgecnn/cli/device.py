@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import click
 
 from edgecnn.cli import cli
-from edgecnn.cli.common import emit_json
+from edgecnn.cli.common import emit_json, quiet_for_json
+
+
+def runtime_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--backend, --device, --threads, --labels, --mean, --std."""
+    options = [
+        click.option("--backend", default=None, metavar="NAME",
+                     help="auto | litert | tflite-runtime | tensorflow  [env EDGECNN_BACKEND, default auto]"),
+        click.option("--device", default="cpu", show_default=True, metavar="DEV",
+                     help="cpu | edgetpu | edgetpu:usb | edgetpu:pci | edgetpu:N"),
+        click.option("--threads", type=int, default=None, help="Interpreter threads (default: backend's choice)."),
+        click.option("--labels", "labels", type=click.Path(dir_okay=False), default=None,
+                     help="Labels file: one per line, or 'index label'; overrides the card."),
+        click.option("--mean", type=float, default=None, help="Cardless models: input = (pixel - mean) / std."),
+        click.option("--std", type=float, default=None, help="Cardless models: see --mean."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _classifier(model: str, opts: dict[str, Any]) -> Any:
+    from edgecnn.runtime import Classifier
+
+    return Classifier(model, opts["threads"], backend=opts["backend"], device=opts["device"],
+                      labels=opts["labels"], mean=opts["mean"], std=opts["std"])
 
 
 @cli.command()
@@ -13,22 +40,64 @@ from edgecnn.cli.common import emit_json
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--top-k", "-k", default=3, show_default=True, type=click.IntRange(min=1),
               help="How many classes to show per image.")
-@click.option("--threads", type=int, default=None, help="Interpreter threads (default: LiteRT's choice).")
 @click.option("--json", "as_json", is_flag=True,
               help='Print [{"image", "top": [{"index", "label", "score"}]}] instead of text.')
-def classify(model: str, images: tuple[str, ...], top_k: int, threads: int | None, as_json: bool) -> None:
+@runtime_options
+def classify(model: str, images: tuple[str, ...], top_k: int, as_json: bool, **opts: Any) -> None:
     """Classify IMAGES with a .tflite MODEL (labels and preprocessing come from its embedded card).
 
     Works with edgecnn's own models and with other people's (such as Coral's quantized
-    MobileNets): without a card, uint8 models get raw pixels and labels are indices.
+    MobileNets): without a card, uint8 models get raw pixels (resized nearest-neighbour),
+    and labels come from --labels (a list one shorter than the outputs means index 0 is
+    background) or are indices.
     """
-    from edgecnn.runtime import Classifier
-
-    clf = Classifier(model, threads=threads)
+    clf = _classifier(model, opts)
     results = [(path, clf.classify_file(path, top_k)) for path in images]
     if as_json:
         emit_json([{"image": path, "top": [c._asdict() for c in top]} for path, top in results])
         return
+    m = clf.model
+    click.echo(f"# {m.path.name} on {m.backend.name} {m.backend.version}, {m.device}", err=True)
     for path, top in results:
-        best = ", ".join(f"{c.label} ({c.score:.3f})" for c in top)
-        click.echo(f"{path}: {best}")
+        click.echo(f"{path}: " + ", ".join(f"{c.index} {c.label} ({c.score:.3f})" for c in top))
+
+
+@cli.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print the inspection as JSON.")
+def inspect(model: str, as_json: bool) -> None:
+    """Show what a .tflite MODEL holds: tensors, quantization, operators, Edge TPU ops, card.
+
+    Reads the file alone, so it also works on *_edgetpu.tflite models on a CPU-only machine.
+    """
+    from edgecnn.runtime.describe import format_inspection, inspect_model
+
+    report = inspect_model(model)
+    if as_json:
+        emit_json(report)
+    else:
+        click.echo(format_inspection(report))
+
+
+@cli.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--runs", default=200, show_default=True, type=int, help="Timed runs.")
+@click.option("--warmup", default=20, show_default=True, type=int, help="Untimed runs first.")
+@click.option("--image", type=click.Path(dir_okay=False), help="Input image (default: random pixels).")
+@click.option("--no-cold-start", is_flag=True, help="Skip the fresh-process cold-start measurement.")
+@click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
+@runtime_options
+def bench(model: str, runs: int, warmup: int, image: str | None, no_cold_start: bool, as_json: bool,
+          **opts: Any) -> None:
+    """Measure MODEL on this machine: latency p50/p90/p99, throughput, predict-path overhead over a
+    bare invoke(), cold start of `edgecnn classify` and peak RSS."""
+    from edgecnn.runtime.bench import format_report, run_bench
+
+    quiet_for_json(as_json)
+    clf = _classifier(model, opts)
+    extra = [f"--{k}={v}" for k, v in opts.items() if v is not None]
+    report = run_bench(clf, runs, warmup, image, not no_cold_start, extra)
+    if as_json:
+        emit_json(report)
+    else:
+        click.echo(format_report(report))

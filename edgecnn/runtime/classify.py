@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
+import cv2
 import numpy as np
 
 from edgecnn.card import Card, Preprocessing
+from edgecnn.errors import EdgeCNNUsageError
 from edgecnn.images import load_image, resize_image
+from edgecnn.runtime.labels import labels_for_outputs, read_labels
 from edgecnn.runtime.model import LoadedModel, load_model
-from edgecnn.runtime.tensors import dequantize, quantize
+from edgecnn.runtime.tensors import TensorSpec, dequantize, quantize
 
 
 class Class(NamedTuple):
@@ -36,28 +40,76 @@ def normalize(image: np.ndarray, pre: Preprocessing) -> np.ndarray:
     return (image.astype(np.float32) * np.float32(pre.scale) - mean) / std
 
 
+def pixel_table(pre: Preprocessing | None, spec: TensorSpec, channels: int) -> np.ndarray:
+    """(256, C) lookup: uint8 pixel value per channel -> the value the input tensor gets.
+
+    Preprocessing is per-pixel and per-channel, so it (and input quantization) reduces to a
+    table; feeding an image is then one fancy-indexing pass. Without a card or --mean/--std,
+    integer inputs get raw pixels (Coral convention) and float inputs pixel / 255.
+    """
+    levels = np.arange(256, dtype=np.uint8)[:, None].repeat(channels, axis=1)
+    if pre is not None:
+        return quantize(normalize(levels, pre), spec)
+    if np.issubdtype(spec.dtype, np.integer):
+        return levels.astype(spec.dtype)
+    return (levels.astype(np.float32) / np.float32(255.0)).astype(spec.dtype)
+
+
+def make_feeder(table: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """The fastest exact way to apply a (256, C) pixel table to a uint8 (H, W, C) image."""
+    shared = bool((table == table[:, :1]).all())
+    column = np.ascontiguousarray(table[:, 0])
+    if shared and column.dtype == np.uint8 and (column == np.arange(256)).all():
+        return lambda image: image  # raw pixels: nothing to do
+    if column.dtype in (np.uint8, np.int8):
+        lut = column if shared else np.ascontiguousarray(table.reshape(256, 1, -1))
+
+        def with_cv2(image: np.ndarray) -> np.ndarray:
+            return cv2.LUT(image, lut).reshape(image.shape)  # ~30 us for 160x160x3
+
+        return with_cv2
+    if shared:
+        return lambda image: np.take(column, image)
+    channel = np.arange(table.shape[1])
+    return lambda image: table[image, channel]
+
+
 class Classifier:
     """A .tflite classifier with its preprocessing; what the device runs and parity measures."""
 
-    def __init__(self, model: str | Path | LoadedModel, threads: int | None = None) -> None:
-        self.model = model if isinstance(model, LoadedModel) else load_model(model, threads)
+    def __init__(self, model: str | Path | LoadedModel, threads: int | None = None, *,
+                 backend: str | None = None, device: str | None = None, labels: str | Path | None = None,
+                 mean: float | None = None, std: float | None = None) -> None:
+        self.model = model if isinstance(model, LoadedModel) else load_model(model, threads, backend, device)
         self.card: Card | None = self.model.card
         _, self.height, self.width, self.channels = self.model.input.shape
-        num_outputs = int(np.prod(self.model.output.shape))
-        self.labels: tuple[str, ...] = self.card.labels if self.card else tuple(str(i) for i in range(num_outputs))
+        self.labels = self._labels(labels)
+        self.preprocessing = self._preprocessing(mean, std)
         self.color = "gray" if self.channels == 1 else "rgb"
-        self.resize = self.card.preprocessing.resize if self.card else "nearest"
+        self.resize = self.preprocessing.resize if self.preprocessing else "nearest"
+        self._feed = make_feeder(pixel_table(self.preprocessing, self.model.input, self.channels))
+
+    def _labels(self, path: str | Path | None) -> tuple[str, ...]:
+        outputs = int(np.prod(self.model.output.shape))
+        if path is not None:
+            return labels_for_outputs(read_labels(path), outputs, str(path))
+        if self.card is not None:
+            return self.card.labels
+        return tuple(str(i) for i in range(outputs))
+
+    def _preprocessing(self, mean: float | None, std: float | None) -> Preprocessing | None:
+        if mean is None and std is None:
+            return self.card.preprocessing if self.card else None
+        if std == 0:
+            raise EdgeCNNUsageError("--std must not be 0")
+        color = "gray" if self.channels == 1 else "rgb"
+        base = self.card.preprocessing if self.card else Preprocessing(color=color, resize="nearest")
+        return dataclasses.replace(base, scale=1.0, mean=(mean or 0.0,) * self.channels,
+                                   std=(std or 1.0,) * self.channels)
 
     def input_tensor(self, image: np.ndarray) -> np.ndarray:
         """uint8 (H, W, C) image at the model's size -> the input tensor, batch of one."""
-        spec = self.model.input
-        if self.card is None and np.issubdtype(spec.dtype, np.integer):
-            tensor = image.astype(spec.dtype)  # card-less quantized model: raw pixels (Coral convention)
-        elif self.card is None:
-            tensor = image.astype(np.float32) / np.float32(255.0)
-        else:
-            tensor = quantize(normalize(image, self.card.preprocessing), spec)
-        return tensor[None, ...]
+        return self._feed(image)[None, ...]
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         """Any uint8 (H, W, C) image -> resized to the model's input size."""

@@ -14,7 +14,10 @@ import numpy as np
 from edgecnn.card import METADATA_NAME, Card
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
 from edgecnn.runtime import flatbuf
+from edgecnn.progress import warn
 from edgecnn.runtime.backend import Backend, load_backend
+from edgecnn.runtime.edgetpu import Device, cpu_build_hint, library_name, load_edgetpu_delegate, parse_device
+from edgecnn.runtime.modelinfo import read_model_info
 from edgecnn.runtime.tensors import TensorSpec, tensor_spec
 
 
@@ -58,6 +61,7 @@ class LoadedModel:
     input: TensorSpec
     output: TensorSpec
     size_bytes: int
+    device: str = "cpu"
 
     def invoke(self, tensor: np.ndarray) -> np.ndarray:
         """Set the first input, invoke, return a copy of the first output (raw dtype)."""
@@ -69,17 +73,25 @@ class LoadedModel:
             raise ModelError(f"{self.path.name} failed to run: {_first_line(exc)}") from None
 
 
-def load_model(path: str | Path, threads: int | None = None) -> LoadedModel:
-    """Open a .tflite file, read its card and allocate tensors; one ModelError on failure."""
+def load_model(path: str | Path, threads: int | None = None, backend: str | None = None,
+               device: str | None = None) -> LoadedModel:
+    """Open a .tflite file, read its card and allocate tensors; one clear error on failure.
+
+    `backend`: auto | litert | tflite-runtime | tensorflow. `device`: cpu | edgetpu[:usb|:pci][:N].
+    """
     path = Path(path)
     if threads is not None and threads < 1:
         raise EdgeCNNUsageError(f"--threads must be 1 or more, got {threads}")
+    target = parse_device(device)
+    chosen = load_backend(backend)
     data = _read_model_bytes(path)
+    info = read_model_info(data, str(path))
     card = read_card_bytes(data, str(path))
-    backend = load_backend()
+    delegates = _delegates(path, info.has_edgetpu_ops, target, chosen)
     try:
         with _native_stderr_silenced():
-            interpreter = backend.interpreter_class(model_path=os.fspath(path), num_threads=threads)
+            interpreter = chosen.interpreter_class(model_path=os.fspath(path), num_threads=threads,
+                                                   experimental_delegates=delegates or None)
             interpreter.allocate_tensors()
     except (RuntimeError, ValueError) as exc:
         raise ModelError(f"cannot load {path}: {_first_line(exc)}") from None
@@ -89,7 +101,22 @@ def load_model(path: str | Path, threads: int | None = None) -> LoadedModel:
     spec = tensor_spec(inputs[0])
     if len(spec.shape) != 4 or spec.shape[-1] not in (1, 3):
         raise ModelError(f"{path} input has shape {spec.shape}; expected an image (1, H, W, 1 or 3)")
-    return LoadedModel(path, interpreter, backend, card, spec, tensor_spec(outputs[0]), len(data))
+    return LoadedModel(path, interpreter, chosen, card, spec, tensor_spec(outputs[0]), len(data),
+                       target.name if delegates else "cpu")
+
+
+def _delegates(path: Path, edgetpu_ops: bool, target: Device, backend: Backend) -> list[Any]:
+    if target.kind == "cpu":
+        if edgetpu_ops:
+            raise ModelError(f"{path.name} is compiled for the Edge TPU (edgetpu-custom-op): run it with "
+                             f"--device edgetpu (needs {library_name()}), or use the CPU build "
+                             f"({Path(cpu_build_hint(str(path))).name})")
+        return []
+    if not edgetpu_ops:
+        warn(f"warning: {path.name} has no Edge TPU ops, so nothing will be delegated; it runs on the CPU "
+             f"(compile it with edgetpu_compiler for the Edge TPU)")
+        return []
+    return [load_edgetpu_delegate(backend, target)]
 
 
 @contextlib.contextmanager

@@ -49,3 +49,25 @@ def test_get_classes_orders_by_score_then_index() -> None:
     top = get_classes(np.array([0.1, 0.5, 0.5, 0.2]), 3, ["a", "b", "c", "d"])
     assert [(c.index, c.label) for c in top] == [(1, "b"), (2, "c"), (3, "d")]
     assert [c.label for c in get_classes(np.array([0.3, 0.7]), 10, ["x"])] == ["1", "x"]
+
+
+@pytest.mark.parametrize("dtype,scale,zp", [(np.int8, 1 / 255, -128), (np.uint8, 1 / 128, 128),
+                                            (np.int8, 2 / 255, 0), (np.float32, 0.0, 0)])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_feeder_matches_the_reference_arithmetic(dtype, scale, zp, channels) -> None:
+    from edgecnn.runtime.classify import make_feeder, pixel_table
+
+    spec = TensorSpec(0, "in", (1, 5, 7, channels), np.dtype(dtype), scale, zp)
+    rng = np.random.default_rng(channels)
+    image = rng.integers(0, 256, (5, 7, channels), dtype=np.uint8)
+    mean = tuple(float(m) for m in rng.uniform(0, 0.5, channels))
+    for pre in (Preprocessing(scale=1 / 255, mean=(0.0,) * channels, std=(1.0,) * channels,
+                              color="gray" if channels == 1 else "rgb"),
+                Preprocessing(scale=1 / 127.5, mean=mean, std=(1.0,) * channels,
+                              color="gray" if channels == 1 else "rgb")):
+        fed = make_feeder(pixel_table(pre, spec, channels))(image)
+        expected = quantize(normalize(image, pre), spec)
+        assert fed.dtype == expected.dtype and fed.shape == image.shape
+        np.testing.assert_array_equal(fed, expected)
+    raw = make_feeder(pixel_table(None, spec, channels))(image)
+    assert raw.shape == image.shape
