@@ -24,7 +24,7 @@ def cli(debug: bool) -> None:
 
     \b
     Workstation:  train -> quantize -> parity   (needs pip install 'edgecnn[train]')
-    Device:       classify                      (numpy + LiteRT only)
+    Device:       classify, inspect, bench      (numpy + LiteRT only)
     All at once:  quickstart
     """
     if debug:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import platform
 import re
 from typing import Any, NamedTuple
@@ -49,6 +50,11 @@ def load_edgetpu_delegate(backend: Any, device: Device) -> Any:
     """Load libedgetpu through the backend's load_delegate; one clear error when it is missing."""
     library = library_name()
     options = {"device": device.option} if device.option else {}
+    try:
+        ctypes.CDLL(library)  # check first: a failed load_delegate leaves a half-built object behind
+    except OSError:
+        raise EdgeCNNError(f"{library} not found: install libedgetpu1-std (see deploy/coral), "
+                           f"or pass --device cpu") from None
     try:
         return backend.load_delegate(library, options)
     except (ValueError, OSError, RuntimeError, AttributeError) as exc:

@@ -6,12 +6,16 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+from conftest import shared
+
 PROBE = r"""
 import json, sys
 import edgecnn.runtime, edgecnn.card, edgecnn.images, edgecnn.cli
 from edgecnn.cli import main
 try:
-    main(["classify", "--help"])
+    main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code
 print(json.dumps({"code": code, "heavy": sorted(m for m in sys.modules
@@ -19,10 +23,23 @@ print(json.dumps({"code": code, "heavy": sorted(m for m in sys.modules
 """
 
 
-def test_device_side_imports_no_tensorflow() -> None:
-    proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120)
+def _probe(*args: str) -> dict:
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_device_side_imports_no_tensorflow() -> None:
+    result = _probe("classify", "--help")
     assert result["code"] == 0
     assert result["heavy"] == []
-    assert "Usage:" in proc.stdout and "classify" in proc.stdout
+
+
+@pytest.mark.parametrize("command", ["classify", "inspect", "bench"])
+def test_device_commands_run_without_tensorflow(command: str) -> None:
+    model = str(shared("coral", "mobilenet_v1_0.25_128_quant.tflite"))
+    args = {"classify": [model, str(shared("coral", "cat.bmp"))], "inspect": [model],
+            "bench": [model, "--runs", "5", "--warmup", "1", "--no-cold-start"]}[command]
+    result = _probe(command, *args)
+    assert result["code"] == 0
+    assert result["heavy"] == []

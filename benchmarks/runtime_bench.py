@@ -1,0 +1,222 @@
+"""Device-runtime benchmark: one table, every number measured in this run on this machine.
+
+    python benchmarks/runtime_bench.py [--runs 200] [--work DIR] [--quick]
+
+Rows: the digits CNN and MobileNetV2 (random weights: speed does not depend on them), float32
+and full-int8 .tflite, 1 and 2 threads. Columns: LiteRT bare invoke(), edgecnn's predict path
+(preprocess + quantize + invoke + dequantize) and its ratio to the bare invoke, the interpreter
+bundled in TensorFlow, and Keras predict() / __call__ on the float model. Then cold start and
+peak RSS of `edgecnn classify` next to the same classification done through TensorFlow.
+Needs `pip install 'edgecnn[train]'` (TensorFlow is what we compare against).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from edgecnn.card import Card, InputSpec  # noqa: E402
+from edgecnn.models import make_model, preprocessing_for  # noqa: E402
+from edgecnn.runtime import Classifier  # noqa: E402
+from edgecnn.tf_env import import_tf  # noqa: E402
+from edgecnn.tflite_meta import embed_metadata  # noqa: E402
+
+MODELS = {  # name: (arch, (h, w, c), kwargs)
+    "digits CNN": ("cnn", (8, 8, 1), {}),
+    "MobileNetV2 a0.35 96px": ("mobilenetv2", (96, 96, 3), {"alpha": 0.35}),
+    "MobileNetV2 a1.0 160px": ("mobilenetv2", (160, 160, 3), {"alpha": 1.0}),
+}
+
+
+def p50(fn, runs: int, warmup: int = 10) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1e3
+
+
+def build(name: str, folder: Path) -> dict[str, Path]:
+    """Keras model plus float32 and int8 .tflite files with an edgecnn card embedded."""
+    tf, keras = import_tf()
+    arch, shape, kwargs = MODELS[name]
+    keras.utils.set_random_seed(0)
+    model = make_model(arch, shape, 10, **kwargs)
+    pre = preprocessing_for(arch, "gray" if shape[2] == 1 else "rgb")
+    card = Card(tuple(str(i) for i in range(10)), InputSpec(*shape), pre, name=name)
+    slug = name.split()[0].lower() + "_" + "_".join(name.split()[1:]).replace(".", "")
+    paths = {"keras": folder / f"{slug}.keras"}
+    model.save(paths["keras"])
+    saved = folder / f"{slug}_saved"
+    model.export(str(saved), format="tf_saved_model", verbose=False,
+                 input_signature=[tf.TensorSpec((1, *shape), tf.float32)])
+    rng = np.random.default_rng(0)
+    calib = [rng.integers(0, 256, (1, *shape)).astype(np.float32) * pre.scale - pre.mean[0] for _ in range(64)]
+    for precision in ("float32", "int8"):
+        conv = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+        if precision == "int8":
+            conv.optimizations = [tf.lite.Optimize.DEFAULT]
+            conv.representative_dataset = lambda: ([x] for x in calib)
+            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            conv.inference_input_type = conv.inference_output_type = tf.int8
+        data = embed_metadata(conv.convert(), "edgecnn_card", card.to_json().encode())
+        paths[precision] = folder / f"{slug}_{precision}.tflite"
+        paths[precision].write_bytes(data)
+    return paths
+
+
+def measure(name: str, paths: dict[str, Path], runs: int) -> list[dict]:
+    tf, keras = import_tf()
+    model = keras.models.load_model(paths["keras"], compile=False)
+    shape = model.input_shape[1:]
+    image = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    x = (image.astype(np.float32) / 255.0)[None]
+    keras_predict = p50(lambda: model.predict(x, verbose=0), max(runs // 4, 20))
+    keras_call = p50(lambda: model(x, training=False), runs)
+    rows = []
+    for precision in ("float32", "int8"):
+        for threads in (1, 2):
+            clf = Classifier(paths[precision], threads=threads)
+            interp, spec = clf.model.interpreter, clf.model
+            tensor = clf.input_tensor(image)
+
+            def bare() -> None:
+                interp.set_tensor(spec.input.index, tensor)
+                interp.invoke()
+                interp.get_tensor(spec.output.index)
+
+            bare_ms, predict_ms = interleaved(bare, lambda: clf.scores(image), runs)
+            tfi = tf.lite.Interpreter(model_path=str(paths[precision]), num_threads=threads)
+            tfi.allocate_tensors()
+            i_idx, o_idx = tfi.get_input_details()[0]["index"], tfi.get_output_details()[0]["index"]
+
+            def tf_invoke() -> None:
+                tfi.set_tensor(i_idx, tensor)
+                tfi.invoke()
+                tfi.get_tensor(o_idx)
+
+            rows.append({"model": name, "precision": precision, "size_kb": paths[precision].stat().st_size / 1024,
+                         "threads": threads, "invoke": bare_ms, "predict": predict_ms,
+                         "overhead": predict_ms / bare_ms, "tf_interp": p50(tf_invoke, runs),
+                         "keras_predict": keras_predict if precision == "float32" else None,
+                         "keras_call": keras_call if precision == "float32" else None})
+    return rows
+
+
+def interleaved(a, b, runs: int) -> tuple[float, float]:
+    """Median ms of `a` and `b`, alternating so both see the same machine state."""
+    for _ in range(10):
+        a(), b()
+    ta, tb = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        a()
+        t1 = time.perf_counter()
+        b()
+        t2 = time.perf_counter()
+        ta.append(t1 - t0)
+        tb.append(t2 - t1)
+    return statistics.median(ta) * 1e3, statistics.median(tb) * 1e3
+
+
+TF_LITE_CLASSIFY = """
+import os, sys; os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import cv2, numpy as np, tensorflow as tf
+it = tf.lite.Interpreter(model_path=sys.argv[1]); it.allocate_tensors()
+i, o = it.get_input_details()[0], it.get_output_details()[0]
+img = cv2.imread(sys.argv[2], cv2.IMREAD_GRAYSCALE if i["shape"][3] == 1 else cv2.IMREAD_COLOR)
+s, z = i["quantization"]
+x = np.clip(np.rint(img.reshape(i["shape"]) / 255.0 / s + z), -128, 127).astype(np.int8)
+it.set_tensor(i["index"], x); it.invoke(); print(int(it.get_tensor(o["index"]).argmax()))
+"""
+KERAS_CLASSIFY = """
+import os, sys; os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import cv2, numpy as np, keras
+m = keras.models.load_model(sys.argv[1], compile=False)
+img = cv2.imread(sys.argv[2], cv2.IMREAD_GRAYSCALE if m.input_shape[3] == 1 else cv2.IMREAD_COLOR)
+print(int(m.predict(img.reshape((1,) + m.input_shape[1:]) / 255.0, verbose=0).argmax()))
+"""
+
+
+def cold_start(cmd: list[str], repeats: int = 3) -> tuple[float, float]:
+    """Median wall seconds and peak RSS (MB) of a fresh process."""
+    walls, rss = [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        walls.append(time.perf_counter() - t)
+        rss.append(usage.ru_maxrss / 1024)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"cold-start command failed: {' '.join(cmd)}")
+    return statistics.median(walls), max(rss)
+
+
+def fmt(v: float | None, spec: str = ".3f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--work", type=Path, default=None, help="Folder for the models (default: temporary).")
+    parser.add_argument("--quick", action="store_true", help="Only the digits CNN and MobileNetV2 0.35.")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="edgecnn-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    names = list(MODELS)[:2] if args.quick else list(MODELS)
+    rows, built = [], {}
+    for name in names:
+        print(f"building {name} ...", file=sys.stderr)
+        built[name] = build(name, work)
+        rows += measure(name, built[name], args.runs)
+    print(f"\nedgecnn runtime benchmark: {os.cpu_count()} CPUs, median (p50) latency in ms, "
+          f"{args.runs} runs each, batch 1\n")
+    head = ("model", "precision", "size kB", "thr", "LiteRT invoke", "edgecnn predict", "overhead",
+            "TF interpreter", "Keras predict()", "Keras call")
+    table = [head] + [(r["model"], r["precision"], f"{r['size_kb']:.1f}", str(r["threads"]), fmt(r["invoke"]),
+                       fmt(r["predict"]), f"{r['overhead']:.3f}x", fmt(r["tf_interp"]),
+                       fmt(r["keras_predict"]), fmt(r["keras_call"])) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    for row in table:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
+    print()
+    for name in names:
+        for threads in (1, 2):
+            f32 = next(r for r in rows if r["model"] == name and r["precision"] == "float32" and r["threads"] == threads)
+            i8 = next(r for r in rows if r["model"] == name and r["precision"] == "int8" and r["threads"] == threads)
+            print(f"{name}, {threads} thread(s): int8 vs float32 speed-up {f32['invoke'] / i8['invoke']:.2f}x, "
+                  f"size ratio {f32['size_kb'] / i8['size_kb']:.2f}x")
+    target = built[names[0]]
+    image = work / "input.png"
+    cv2.imwrite(str(image), np.random.default_rng(2).integers(0, 256, (8, 8), dtype=np.uint8))
+    print("\ncold start to first result (median of 3 fresh processes) and peak RSS, digits CNN:")
+    for label, cmd in (
+        ("edgecnn classify (LiteRT, int8 .tflite)",
+         [sys.executable, "-m", "edgecnn", "classify", str(target["int8"]), str(image), "--json"]),
+        ("TensorFlow tf.lite.Interpreter (int8 .tflite)", [sys.executable, "-c", TF_LITE_CLASSIFY,
+                                                           str(target["int8"]), str(image)]),
+        ("Keras load_model + predict (float .keras)", [sys.executable, "-c", KERAS_CLASSIFY,
+                                                       str(target["keras"]), str(image)]),
+    ):
+        wall, rss = cold_start(cmd)
+        print(f"  {label:48} {wall:6.3f} s   {rss:7.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
