@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from edgecnn.card import Card, InputSpec  # noqa: E402
 from edgecnn.models import make_model, preprocessing_for  # noqa: E402
 from edgecnn.runtime import Classifier  # noqa: E402
+from edgecnn.runtime.bench import COLD_START  # noqa: E402
 from edgecnn.tf_env import import_tf  # noqa: E402
 from edgecnn.tflite_meta import embed_metadata  # noqa: E402
 
@@ -143,6 +144,7 @@ img = cv2.imread(sys.argv[2], cv2.IMREAD_GRAYSCALE if i["shape"][3] == 1 else cv
 s, z = i["quantization"]
 x = np.clip(np.rint(img.reshape(i["shape"]) / 255.0 / s + z), -128, 127).astype(np.int8)
 it.set_tensor(i["index"], x); it.invoke(); print(int(it.get_tensor(o["index"]).argmax()))
+from edgecnn.runtime.bench import own_peak_rss_mb; sys.stderr.write(f"PEAK_RSS_MB {own_peak_rss_mb()}\\n")
 """
 KERAS_CLASSIFY = """
 import os, sys; os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
@@ -150,20 +152,21 @@ import cv2, numpy as np, keras
 m = keras.models.load_model(sys.argv[1], compile=False)
 img = cv2.imread(sys.argv[2], cv2.IMREAD_GRAYSCALE if m.input_shape[3] == 1 else cv2.IMREAD_COLOR)
 print(int(m.predict(img.reshape((1,) + m.input_shape[1:]) / 255.0, verbose=0).argmax()))
+from edgecnn.runtime.bench import own_peak_rss_mb; sys.stderr.write(f"PEAK_RSS_MB {own_peak_rss_mb()}\\n")
 """
 
 
 def cold_start(cmd: list[str], repeats: int = 3) -> tuple[float, float]:
-    """Median wall seconds and peak RSS (MB) of a fresh process."""
+    """Median wall seconds and peak RSS (MB, the child's own VmHWM) of a fresh process."""
     walls, rss = [], []
     for _ in range(repeats):
         t = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         walls.append(time.perf_counter() - t)
-        rss.append(usage.ru_maxrss / 1024)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"cold-start command failed: {' '.join(cmd)}")
+        last = (proc.stderr.strip().splitlines() or [""])[-1]
+        if proc.returncode != 0 or not last.startswith("PEAK_RSS_MB"):
+            raise SystemExit(f"cold-start command failed: {' '.join(cmd[:3])}: {proc.stderr[-500:]}")
+        rss.append(float(last.split()[1]))
     return statistics.median(walls), max(rss)
 
 
@@ -208,7 +211,7 @@ def main() -> None:
     print("\ncold start to first result (median of 3 fresh processes) and peak RSS, digits CNN:")
     for label, cmd in (
         ("edgecnn classify (LiteRT, int8 .tflite)",
-         [sys.executable, "-m", "edgecnn", "classify", str(target["int8"]), str(image), "--json"]),
+         [sys.executable, "-c", COLD_START, "classify", str(target["int8"]), str(image), "--json"]),
         ("TensorFlow tf.lite.Interpreter (int8 .tflite)", [sys.executable, "-c", TF_LITE_CLASSIFY,
                                                            str(target["int8"]), str(image)]),
         ("Keras load_model + predict (float .keras)", [sys.executable, "-c", KERAS_CLASSIFY,

@@ -37,7 +37,10 @@ class Backend(NamedTuple):
         return self.module.load_delegate(library, options)
 
 
-def _version(dist: str) -> str:
+def _version(module: Any, dist: str) -> str:
+    top = importlib.import_module(module.__name__.split(".")[0])
+    if isinstance(getattr(top, "__version__", None), str):
+        return top.__version__  # cheap; importlib.metadata costs ~40 ms of start-up
     from importlib import metadata
 
     for name in (dist, "tensorflow-cpu") if dist == "tensorflow" else (dist,):
@@ -56,7 +59,7 @@ def _import(name: str) -> Backend | None:
         module = importlib.import_module(module_name)
     except ImportError:
         return None
-    return Backend(name, _version(dist), module.Interpreter, module)
+    return Backend(name, _version(module, dist), module.Interpreter, module)
 
 
 def load_backend(name: str | None = None) -> Backend:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import resource
 import subprocess
 import sys
@@ -60,7 +59,7 @@ def run_bench(clf: Classifier, runs: int = 200, warmup: int = 20, image: str | N
         "invoke": b, "predict": p,
         "throughput_per_s": 1e3 / p["mean_ms"],
         "overhead_ratio": p["p50_ms"] / b["p50_ms"],
-        "peak_rss_mb": _peak_rss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
+        "peak_rss_mb": own_peak_rss_mb(),
     }
     if cold_start:
         report["cold_start"] = measure_cold_start(model.path, frame, cli_args or [])
@@ -72,27 +71,47 @@ def _random_image(clf: Classifier) -> np.ndarray:
     return rng.integers(0, 256, (clf.height, clf.width, clf.channels), dtype=np.uint8)
 
 
+# Runs `edgecnn ARGS...` in a fresh interpreter and reports that process's own peak RSS last.
+# The kernel's rusage for a child also counts the parent's pages from before exec (fork or
+# vfork), so the child measures itself: VmHWM of its own address space.
+COLD_START = """
+import sys
+from edgecnn.runtime.bench import own_peak_rss_mb
+try:
+    from edgecnn.cli import main
+    main(sys.argv[1:])
+finally:
+    sys.stderr.write(f"\\nPEAK_RSS_MB {own_peak_rss_mb():.1f}\\n")
+"""
+
+
+def own_peak_rss_mb() -> float:
+    """Peak resident memory of this process's own address space, in MB."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return _peak_rss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
 def measure_cold_start(model: Path, frame: np.ndarray, extra: list[str]) -> dict[str, float]:
-    """A fresh `python -m edgecnn classify MODEL IMAGE`: wall time to first result and peak RSS."""
+    """A fresh `edgecnn classify MODEL IMAGE`: wall time to first result and its peak RSS."""
     with tempfile.TemporaryDirectory(prefix="edgecnn-bench-") as tmp:
         path = Path(tmp) / "input.png"
         ok, png = cv2.imencode(".png", frame[:, :, ::-1] if frame.shape[2] == 3 else frame)
         path.write_bytes(png.tobytes())
-        cmd = [sys.executable, "-m", "edgecnn", "classify", str(model), str(path), "--json", *extra]
+        cmd = [sys.executable, "-c", COLD_START, "classify", str(model), str(path), "--json", *extra]
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         seconds = time.perf_counter() - start
-        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            raise EdgeCNNError(f"cold-start run failed: {err.strip().splitlines()[-1] if err.strip() else status}")
-    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(usage.ru_maxrss)}
-
-
-def _peak_rss_mb(maxrss: int) -> float:
-    # ru_maxrss is in kilobytes on Linux and bytes on macOS
-    return maxrss / (1024 * 1024) if sys.platform == "darwin" else maxrss / 1024
+    lines = proc.stderr.strip().splitlines()
+    if proc.returncode != 0 or not lines or not lines[-1].startswith("PEAK_RSS_MB"):
+        errors = [ln for ln in lines if ln.startswith("error:")]
+        raise EdgeCNNError(f"cold-start run failed: {errors[0] if errors else proc.returncode}")
+    return {"seconds": seconds, "peak_rss_mb": float(lines[-1].split()[1])}
 
 
 def format_report(r: dict[str, Any]) -> str:
