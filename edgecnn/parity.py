@@ -50,9 +50,9 @@ def run_parity(run_dir: str | Path, max_drop: float = 1.0, data_override: str | 
 
 def _keras_probs(run: RunDir, card: Card, images: np.ndarray) -> np.ndarray:
     _, keras = import_tf()
-    from edgecnn.quantization import _load_keras
+    from edgecnn.quantization import load_keras
 
-    model = _load_keras(keras, run.model)
+    model = load_keras(keras, run.model)
     return np.asarray(model.predict(normalize(images, card.preprocessing), batch_size=256, verbose=0),
                       dtype=np.float32)
 

@@ -39,7 +39,7 @@ def quantize_run(run_dir: str | Path, cfg: QuantizeConfig, out: str | Path | Non
     card = run.require_trained()
     target = Path(out) if out else run.path / cfg.filename
     tf, keras = import_tf()
-    model = _load_keras(keras, run.model)
+    model = load_keras(keras, run.model)
     calib, counts, warnings = (None, {}, [])
     if cfg.mode == "int8":
         calib, counts, warnings = calibration_set(run, card, cfg, data_override)
@@ -86,7 +86,8 @@ def balanced_choice(targets: np.ndarray, num_classes: int, total: int, seed: int
     return np.array(sorted(chosen), dtype=np.int64)
 
 
-def _load_keras(keras: Any, path: Path) -> Any:
+def load_keras(keras: Any, path: Path) -> Any:
+    """Load a run's model.keras; one clear error when the file is damaged."""
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # zip, h5 or deserialisation errors all mean "damaged file"

@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from edgecnn.card import METADATA_NAME, Card
-from edgecnn.runtime.model import _read_model_bytes
+from edgecnn.runtime.model import read_model_bytes
 from edgecnn.runtime.modelinfo import TensorInfo, read_model_info
 
 
 def inspect_model(path: str | Path) -> dict[str, Any]:
     """Inputs, outputs, op histogram, Edge TPU ops, embedded card, size and metadata names."""
     path = Path(path)
-    data = _read_model_bytes(path)
+    data = read_model_bytes(path)
     info = read_model_info(data, str(path))
     card_bytes = info.metadata.get(METADATA_NAME)
     card = Card.from_json(card_bytes, f"card in {path}").to_dict() if card_bytes else None

@@ -33,10 +33,11 @@ def read_card_bytes(data: bytes, source: str = "model") -> Card | None:
 
 def read_card(path: str | Path) -> Card | None:
     """The edgecnn card embedded in a .tflite file, or None when it has none."""
-    return read_card_bytes(_read_model_bytes(Path(path)), str(path))
+    return read_card_bytes(read_model_bytes(Path(path)), str(path))
 
 
-def _read_model_bytes(path: Path) -> bytes:
+def read_model_bytes(path: Path) -> bytes:
+    """The bytes of a model file; one ModelError for missing, empty or unreadable files."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -84,7 +85,7 @@ def load_model(path: str | Path, threads: int | None = None, backend: str | None
         raise EdgeCNNUsageError(f"--threads must be 1 or more, got {threads}")
     target = parse_device(device)
     chosen = load_backend(backend)
-    data = _read_model_bytes(path)
+    data = read_model_bytes(path)
     info = read_model_info(data, str(path))
     card = read_card_bytes(data, str(path))
     delegates = _delegates(path, info.has_edgetpu_ops, target, chosen)
