@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgecnn.errors import EdgeCNNError
+from edgecnn.errors import EdgeCNNError, read_file
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".pnm", ".tif", ".tiff", ".webp")
 _INTERPOLATION = {"area": cv2.INTER_AREA, "bilinear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST}
@@ -42,15 +42,7 @@ def decode_image(data: bytes, color: str, source: str = "image") -> np.ndarray:
 def load_image(path: str | Path, color: str) -> np.ndarray:
     """Read an image file into uint8 (H, W, C); one clear ImageError for every failure."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ImageError(f"image not found: {path}") from None
-    except IsADirectoryError:
-        raise ImageError(f"{path} is a folder, not an image") from None
-    except OSError as exc:
-        raise ImageError(f"cannot read image {path}: {exc.strerror}") from None
-    return decode_image(data, color, str(path))
+    return decode_image(read_file(path, "image", ImageError), color, str(path))
 
 
 def probe_color(path: str | Path) -> str | None:

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from edgecnn.card import METADATA_NAME, Card
-from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
+from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError, read_file
 from edgecnn.runtime import flatbuf
 from edgecnn.progress import warn
 from edgecnn.runtime.backend import Backend, load_backend
@@ -38,14 +38,7 @@ def read_card(path: str | Path) -> Card | None:
 
 def read_model_bytes(path: Path) -> bytes:
     """The bytes of a model file; one ModelError for missing, empty or unreadable files."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ModelError(f"model not found: {path}") from None
-    except IsADirectoryError:
-        raise ModelError(f"{path} is a folder; give the .tflite file inside it") from None
-    except OSError as exc:
-        raise ModelError(f"cannot read model {path}: {exc.strerror}") from None
+    data = read_file(path, "model", ModelError)
     if not data:
         raise ModelError(f"{path} is empty (0 bytes): not a TFLite model")
     return data
