@@ -65,4 +65,20 @@ def assert_one_clear_error(result: Result, code: int, *fragments: str) -> None:
         assert fragment in lines[0], lines[0]
 
 
+METRICS: list[str] = []
+
+
+@pytest.fixture
+def report_metric():
+    """Record a measured figure; all of them are printed at the end of the run (CI log)."""
+    return METRICS.append
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 (pytest hook)
+    if METRICS:
+        terminalreporter.section("measured")
+        for line in METRICS:
+            terminalreporter.write_line(line)
+
+
 sys.path.insert(0, str(REPO / "tests"))

@@ -12,7 +12,7 @@ from conftest import REPO, shared
 pytest.importorskip("tensorflow", reason="workstation tests need pip install 'edgecnn[train]'")
 
 
-def test_att_faces_identity_classifier_survives_int8(run_cli, tmp_path: Path) -> None:
+def test_att_faces_identity_classifier_survives_int8(run_cli, tmp_path: Path, report_metric) -> None:
     faces = shared("att_faces")
     run = tmp_path / "faces"
     r = run_cli("train", faces, "--recipe", REPO / "train" / "faces.toml", "--out", run)
@@ -27,7 +27,7 @@ def test_att_faces_identity_classifier_survives_int8(run_cli, tmp_path: Path) ->
     assert r.code == 0, r.err
     r = run_cli("parity", run, "--json", tmp_path / "parity.json")
     report = json.loads((tmp_path / "parity.json").read_text())
-    print(f"faces: float {report['float']['accuracy']:.4f} int8 {report['quantized']['accuracy']:.4f} "
+    report_metric(f"faces: float {report['float']['accuracy']:.4f} int8 {report['quantized']['accuracy']:.4f} "
           f"drop {report['drop_pp']:.2f} pp agreement {report['quantized']['agreement']:.4f} "
           f"sizes float32 {(run / 'model_float32.tflite').stat().st_size} int8 "
           f"{(run / 'model_int8.tflite').stat().st_size}")

@@ -61,7 +61,7 @@ def test_tflite_carries_the_card_and_int8_tensors(digits_run: Path) -> None:
     assert model.stat().st_size * 3 < (digits_run / "model_float32.tflite").stat().st_size
 
 
-def test_parity_gate_on_digits(digits_run: Path, run_cli, tmp_path: Path) -> None:
+def test_parity_gate_on_digits(digits_run: Path, run_cli, tmp_path: Path, report_metric) -> None:
     report_path = tmp_path / "parity.json"
     result = run_cli("parity", digits_run, "--json", report_path)
     assert result.code == 0, result.err
@@ -74,7 +74,7 @@ def test_parity_gate_on_digits(digits_run: Path, run_cli, tmp_path: Path) -> Non
     assert report["float"]["accuracy"] > 0.95
     for name in ("parity.json", "parity.md", "parity_confusion.png", "parity_per_class.png"):
         assert (digits_run / name).stat().st_size > 0
-    print(f"digits: float {report['float']['accuracy']:.4f} int8 {report['quantized']['accuracy']:.4f} "
+    report_metric(f"digits: float {report['float']['accuracy']:.4f} int8 {report['quantized']['accuracy']:.4f} "
           f"drop {report['drop_pp']:.2f} pp agreement {report['quantized']['agreement']:.4f}")
 
 

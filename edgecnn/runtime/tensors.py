@@ -19,7 +19,7 @@ class TensorSpec(NamedTuple):
 
     @property
     def quantized(self) -> bool:
-        return self.scale != 0.0 and np.issubdtype(self.dtype, np.integer)
+        return self.scale != 0.0 and self.dtype.kind in "iu"
 
 
 def tensor_spec(detail: dict[str, Any]) -> TensorSpec:
@@ -50,11 +50,11 @@ def quantize(x: np.ndarray, spec: TensorSpec) -> np.ndarray:
 
 
 def dequantize(q: np.ndarray, spec: TensorSpec) -> np.ndarray:
-    """Tensor output -> float32: (q - zero_point) * scale, the subtraction done in int64.
+    """Tensor output -> float32: (q - zero_point) * scale, the subtraction done in int32.
 
     This is the only output dequantization in edgecnn.
     """
     if not spec.quantized:
         return np.asarray(q, dtype=np.float32)
-    centred = np.asarray(q, dtype=np.int64) - spec.zero_point
-    return (centred * spec.scale).astype(np.float32)
+    centred = np.asarray(q).astype(np.int32) - spec.zero_point  # exact for 8- and 16-bit tensors
+    return centred.astype(np.float32) * np.float32(spec.scale)
