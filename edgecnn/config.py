@@ -10,6 +10,7 @@ from dataclasses import dataclass
 ARCHS = ("cnn", "mobilenetv2")
 MODES = ("int8", "float16", "dynamic")
 IO_TYPES = ("int8", "uint8", "float32")
+TARGETS = ("cpu", "edgetpu")
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,18 @@ class QuantizeConfig:
     io: str = "int8"            # int8 mode: input/output tensor type
     calib_samples: int = 500    # calibration images from the train split, balanced across classes
     min_per_class: int = 10     # warn when a class gets fewer calibration images than this
+    target: str = "cpu"         # "cpu" or "edgetpu" (then the model must map fully to the Edge TPU)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.io not in IO_TYPES:
             raise ValueError(f"io must be one of {', '.join(IO_TYPES)}, got {self.io!r}")
+        if self.target not in TARGETS:
+            raise ValueError(f"target must be one of {', '.join(TARGETS)}, got {self.target!r}")
+        if self.target == "edgetpu" and (self.mode != "int8" or self.io == "float32"):
+            raise ValueError("target edgetpu needs mode int8 with io int8 or uint8 (the Edge TPU runs "
+                             "integer tensors only)")
         if self.calib_samples < 1 or self.min_per_class < 0:
             raise ValueError("calib_samples must be 1 or more and min_per_class 0 or more")
 

@@ -13,6 +13,7 @@ import numpy as np
 from edgecnn import atomic
 from edgecnn.card import METADATA_NAME, Card
 from edgecnn.config import QuantizeConfig
+from edgecnn.edgetpu_check import check_bytes
 from edgecnn.errors import EdgeCNNError
 from edgecnn.progress import Progress, info
 from edgecnn.run import RunDir, load_split_images
@@ -30,6 +31,7 @@ class QuantizeResult:
     sizes: dict[str, int]
     calibration: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    edgetpu: dict[str, Any] | None = None  # the readiness report, with --target edgetpu
 
 
 def quantize_run(run_dir: str | Path, cfg: QuantizeConfig, out: str | Path | None = None,
@@ -50,15 +52,19 @@ def quantize_run(run_dir: str | Path, cfg: QuantizeConfig, out: str | Path | Non
         model.export(str(saved), format="tf_saved_model", input_signature=signature, verbose=False)
         float_bytes = _convert(tf, saved, QuantizeConfig(mode="dynamic"), None, reference=True)
         quant_bytes = _convert(tf, saved, cfg, calib)
+    readiness = check_bytes(quant_bytes, str(target)) if cfg.target == "edgetpu" else None
     source_sha = hashlib.sha256(run.model.read_bytes()).hexdigest()
     float_path = run.path / "model_float32.tflite"
     for path, data, how in ((float_path, float_bytes, None), (target, quant_bytes, cfg)):
         section = _quant_section(tf, how, counts, source_sha)
+        if how is not None and readiness is not None:
+            section["edgetpu"] = {"ready": readiness["fully_mappable"],
+                                  "first_unmappable": readiness["first_unmappable"]}
         atomic.write_bytes(path, embed_metadata(data, METADATA_NAME,
                                                 card.with_section("quantization", section).to_json().encode()))
     sizes = {"keras": run.model.stat().st_size, "float32": float_path.stat().st_size,
              "quantized": target.stat().st_size}
-    return QuantizeResult(target, float_path, sizes, counts, warnings)
+    return QuantizeResult(target, float_path, sizes, counts, warnings, readiness)
 
 
 def calibration_set(run: RunDir, card: Card, cfg: QuantizeConfig,
@@ -133,7 +139,8 @@ def _quant_section(tf: Any, cfg: QuantizeConfig | None, counts: dict[str, int], 
     base = {"tensorflow": tf.__version__, "source_model_sha256": source_sha}
     if cfg is None:
         return {"mode": "float32", "io": "float32", **base}
-    section: dict[str, Any] = {"mode": cfg.mode, "io": cfg.io if cfg.mode == "int8" else "float32", **base}
+    section: dict[str, Any] = {"mode": cfg.mode, "io": cfg.io if cfg.mode == "int8" else "float32",
+                               "target": cfg.target, **base}
     if cfg.mode == "int8":
         section["calibration"] = {"samples": sum(counts.values()), "per_class": counts}
     return section

@@ -25,6 +25,7 @@ def cli(debug: bool) -> None:
     \b
     Workstation:  train -> quantize -> parity   (needs pip install 'edgecnn[train]')
     Device:       classify, inspect, bench      (numpy + LiteRT only)
+    Edge TPU:     edgetpu check, edgetpu compile
     All at once:  quickstart
     """
     if debug:
@@ -65,6 +66,6 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-from edgecnn.cli import device, workstation  # noqa: E402  (registers the commands)
+from edgecnn.cli import device, edgetpu, workstation  # noqa: E402  (registers the commands)
 
-__all__ = ["cli", "main", "device", "workstation"]
+__all__ = ["cli", "main", "device", "edgetpu", "workstation"]

@@ -77,6 +77,8 @@ def train(data: str | None, out: Path, recipe: Path | None, size: str | None, we
 @click.option("--io", type=click.Choice(["int8", "uint8", "float32"]),
               help="int8 mode: input/output tensor type [int8].")
 @click.option("--calib-samples", type=int, help="Calibration images from the train split [500].")
+@click.option("--target", type=click.Choice(["cpu", "edgetpu"]),
+              help="edgetpu: check that every op maps to the Edge TPU; exit 1 when not [cpu].")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Model file to write (default RUN_DIR/model_MODE.tflite).")
 @click.option("--data", "data_override", help="Training data folder, if it moved since training.")
@@ -96,11 +98,32 @@ def quantize(run_dir: Path, recipe: Path | None, out: Path | None, data_override
     if as_json:
         emit_json({"model": str(result.path), "float32": str(result.float32_path), "mode": cfg.mode,
                    "io": cfg.io, "sizes": result.sizes, "calibration": result.calibration,
-                   "warnings": result.warnings})
+                   "warnings": result.warnings, "edgetpu": result.edgetpu})
+        if result.edgetpu is not None and not result.edgetpu["fully_mappable"]:
+            _edgetpu_verdict(result)
         return
     for line in describe(result):
         click.echo(line)
     click.echo(f"wrote {result.path} and {result.float32_path.name}")
+    _edgetpu_verdict(result)
+
+
+def _edgetpu_verdict(result: Any) -> None:
+    """With --target edgetpu: say whether the model is Edge-TPU-ready; exit 1 when it is not."""
+    if result.edgetpu is None:
+        return
+    from edgecnn.edgetpu_check import format_check
+    from edgecnn.errors import EdgeCNNError
+
+    if result.edgetpu["fully_mappable"]:
+        click.echo(f"Edge TPU ready: all {result.edgetpu['operators']} operators map; "
+                   f"next: edgecnn edgetpu compile {result.path}")
+        return
+    click.echo(format_check(result.edgetpu), err=True)
+    k = result.edgetpu["first_unmappable"]
+    raise EdgeCNNError(f"{result.path.name} is NOT Edge TPU ready: op {k} "
+                       f"({result.edgetpu['ops'][k]['op']}) cannot be mapped: "
+                       f"{result.edgetpu['ops'][k]['reasons'][0]}")
 
 
 @cli.command()

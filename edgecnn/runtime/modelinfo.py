@@ -31,10 +31,21 @@ class TensorInfo:
     dtype: str
     scales: tuple[float, ...]
     zero_points: tuple[int, ...]
+    constant: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "shape": list(self.shape), "shape_signature": list(self.shape_signature),
                 "dtype": self.dtype, "scale": list(self.scales), "zero_point": list(self.zero_points)}
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    """One operator: its name (builtin or custom code), version and tensor indices."""
+
+    name: str
+    version: int
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
 
 
 @dataclass
@@ -46,6 +57,8 @@ class ModelInfo:
     ops: list[tuple[str, int]]  # (name, version) for each operator of subgraph 0, in order
     subgraphs: int
     metadata: dict[str, bytes] = field(default_factory=dict)
+    tensors: list[TensorInfo] = field(default_factory=list)  # all tensors of subgraph 0
+    operators: list[OpInfo] = field(default_factory=list)  # subgraph 0, execution order
 
     @property
     def op_histogram(self) -> dict[str, int]:
@@ -65,13 +78,20 @@ def read_model_info(buf: bytes, source: str = "model") -> ModelInfo:
         if not subgraphs:
             raise flatbuf.FlatbufferError(f"{source} has no subgraph: not a runnable TFLite model")
         main = subgraphs[0]
-        tensors = main.tables(0)
-        ops = [codes[int(op.scalar(0, "I"))] for op in main.tables(3)]
-        inputs = [_tensor(tensors[i]) for i in main.ints(1)]
-        outputs = [_tensor(tensors[i]) for i in main.ints(2)]
+        filled = [_has_data(b) for b in model.tables(flatbuf.MODEL_BUFFERS)]
+        tensors = [_tensor(t, filled) for t in main.tables(0)]
+        operators = [OpInfo(*codes[int(op.scalar(0, "I"))], tuple(op.ints(1)), tuple(op.ints(2)))
+                     for op in main.tables(3)]
+        inputs = [tensors[i] for i in main.ints(1)]
+        outputs = [tensors[i] for i in main.ints(2)]
     except (struct.error, IndexError):
         raise flatbuf.FlatbufferError(f"{source} is truncated or corrupt (model structure unreadable)") from None
-    return ModelInfo(inputs, outputs, ops, len(subgraphs), flatbuf.read_metadata(buf, source))
+    return ModelInfo(inputs, outputs, [(o.name, o.version) for o in operators], len(subgraphs),
+                     flatbuf.read_metadata(buf, source), tensors, operators)
+
+
+def _has_data(buffer: flatbuf.Table) -> bool:
+    return buffer.vector(0)[1] > 0 or int(buffer.scalar(2, "Q")) > 0
 
 
 def _op_code(table: flatbuf.Table) -> tuple[str, int]:
@@ -82,7 +102,7 @@ def _op_code(table: flatbuf.Table) -> tuple[str, int]:
     return op_name(code), version
 
 
-def _tensor(table: flatbuf.Table) -> TensorInfo:
+def _tensor(table: flatbuf.Table, filled: list[bool]) -> TensorInfo:
     shape = tuple(table.ints(0))
     signature = tuple(table.ints(7)) or shape
     quant = table._indirect(4)
@@ -93,5 +113,6 @@ def _tensor(table: flatbuf.Table) -> TensorInfo:
         start, n = q.vector(2)
         scales = struct.unpack_from(f"<{n}f", table.buf, start) if n else ()
         zero_points = tuple(q.ints(3, "q"))
+    buffer = int(table.scalar(2, "I"))
     return TensorInfo(table.string(3) or "", shape, signature, type_name(int(table.scalar(1, "b"))),
-                      tuple(float(s) for s in scales), zero_points)
+                      tuple(float(s) for s in scales), zero_points, 0 < buffer < len(filled) and filled[buffer])
