@@ -51,19 +51,19 @@ def markdown(report: dict[str, Any], run_dir: Path) -> str:
         f"**{verdict}**: {q['model']} loses {report['drop_pp']:.2f} pp of top-1 accuracy against the "
         f"float Keras model (budget {report['max_drop_pp']:.2f} pp) on {report['n']} held-out test images.",
         "",
-        _table(HEADER, summary_rows(report, run_dir)),
+        md_table(HEADER, summary_rows(report, run_dir)),
         "",
         f"## Per-class accuracy: float vs {q['model']}",
         "",
     ]
     rows = [(lab, _pct(report["float"]["per_class_accuracy"][lab]), _pct(q["per_class_accuracy"][lab]),
              _delta(q["per_class_delta_pp"][lab])) for lab in report["labels"]]
-    lines += [_table(("class", "float", "quantized", "change (pp)"), rows), "",
+    lines += [md_table(("class", "float", "quantized", "change (pp)"), rows), "",
               f"![confusion matrices]({CONFUSION_PNG})", "", f"![per-class change]({PER_CLASS_PNG})", ""]
     return "\n".join(lines)
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def md_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(out)
@@ -88,7 +88,7 @@ def _size(path: Path) -> str:
     return f"{path.stat().st_size / 1024:.1f} kB" if path.exists() else "-"
 
 
-def _png(fig: Any) -> bytes:
+def png_bytes(fig: Any) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     import matplotlib.pyplot as plt
@@ -97,7 +97,7 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -107,7 +107,7 @@ def _pyplot() -> Any:
 
 
 def _confusion_png(report: dict[str, Any]) -> bytes:
-    plt = _pyplot()
+    plt = pyplot()
     names = list(report["confusion"])
     k = len(report["labels"])
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4.4))
@@ -124,11 +124,11 @@ def _confusion_png(report: dict[str, Any]) -> bytes:
                 if v:
                     ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
                             color="white" if v > m.max() / 2 else "black")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _per_class_png(report: dict[str, Any]) -> bytes:
-    plt = _pyplot()
+    plt = pyplot()
     q = report["quantized"]
     labels = report["labels"]
     deltas = [q["per_class_delta_pp"][lab] or 0.0 for lab in labels]
@@ -138,4 +138,4 @@ def _per_class_png(report: dict[str, Any]) -> bytes:
     ax.set_xticks(range(len(labels)), labels, rotation=90 if len(labels) > 12 else 0, fontsize=7)
     ax.set_ylabel("accuracy change (pp)")
     ax.set_title(f"per-class change, {q['model']} vs float (drop {report['drop_pp']:.2f} pp)")
-    return _png(fig)
+    return png_bytes(fig)

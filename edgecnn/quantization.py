@@ -46,10 +46,7 @@ def quantize_run(run_dir: str | Path, cfg: QuantizeConfig, out: str | Path | Non
     if cfg.mode == "int8":
         calib, counts, warnings = calibration_set(run, card, cfg, data_override)
     with tempfile.TemporaryDirectory(prefix="edgecnn-export-") as tmp:
-        saved = Path(tmp) / "saved_model"
-        spec = card.input
-        signature = [tf.TensorSpec((1, spec.height, spec.width, spec.channels), tf.float32, name="image")]
-        model.export(str(saved), format="tf_saved_model", input_signature=signature, verbose=False)
+        saved = export_saved_model(tf, model, card, Path(tmp))
         float_bytes = _convert(tf, saved, QuantizeConfig(mode="dynamic"), None, reference=True)
         quant_bytes = _convert(tf, saved, cfg, calib)
     readiness = check_bytes(quant_bytes, str(target)) if cfg.target == "edgetpu" else None
@@ -92,6 +89,15 @@ def balanced_choice(targets: np.ndarray, num_classes: int, total: int, seed: int
     return np.array(sorted(chosen), dtype=np.int64)
 
 
+def export_saved_model(tf: Any, model: Any, card: Card, folder: Path) -> Path:
+    """model.export() with a static batch-1 float signature (what the Edge TPU compiler needs)."""
+    saved = folder / "saved_model"
+    spec = card.input
+    signature = [tf.TensorSpec((1, spec.height, spec.width, spec.channels), tf.float32, name="image")]
+    model.export(str(saved), format="tf_saved_model", input_signature=signature, verbose=False)
+    return saved
+
+
 def load_keras(keras: Any, path: Path) -> Any:
     """Load a run's model.keras; one clear error when the file is damaged."""
     try:
@@ -104,7 +110,7 @@ def _convert(tf: Any, saved: Path, cfg: QuantizeConfig, calib: np.ndarray | None
              reference: bool = False) -> bytes:
     conv = tf.lite.TFLiteConverter.from_saved_model(str(saved))
     if not reference:
-        _configure(tf, conv, cfg, calib)
+        configure(tf, conv, cfg, calib)
     try:
         return bytes(conv.convert())
     except Exception as exc:  # the converter raises ConverterError, RuntimeError, ValueError...
@@ -112,20 +118,22 @@ def _convert(tf: Any, saved: Path, cfg: QuantizeConfig, calib: np.ndarray | None
         raise EdgeCNNError(f"TFLite conversion ({'float32' if reference else cfg.mode}) failed: {first}") from None
 
 
-def _configure(tf: Any, conv: Any, cfg: QuantizeConfig, calib: np.ndarray | None) -> None:
+def configure(tf: Any, conv: Any, cfg: QuantizeConfig, calib: np.ndarray | None) -> None:
+    """Set a TFLiteConverter up for `cfg.mode` (int8 needs the calibration images `calib`)."""
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     if cfg.mode == "float16":
         conv.target_spec.supported_types = [tf.float16]
     elif cfg.mode == "int8":
         assert calib is not None  # internal invariant: int8 always gets a calibration set
-        conv.representative_dataset = _representative(calib)
+        conv.representative_dataset = representative(calib)
         conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         io_type = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[cfg.io]
         conv.inference_input_type = io_type
         conv.inference_output_type = io_type
 
 
-def _representative(calib: np.ndarray) -> Callable[[], Iterator[list[np.ndarray]]]:
+def representative(calib: np.ndarray) -> Callable[[], Iterator[list[np.ndarray]]]:
+    """A representative-dataset generator over calibration images, with a progress bar."""
     def generate() -> Iterator[list[np.ndarray]]:
         bar = Progress(len(calib), "calibrating")
         for x in calib:

@@ -14,7 +14,7 @@ from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
 
 # Files a training run owns; retraining into the same folder removes the stale ones.
 RUN_ARTIFACTS = ("model.keras", "card.json", "split.json", "train_history.json")
-DERIVED_GLOBS = ("model_*.tflite", "parity.json", "parity.md", "parity_*.png")
+DERIVED_GLOBS = ("model_*.tflite", "parity.json", "parity.md", "parity_*.png", "quant_layers.*")
 
 
 @dataclass(frozen=True)

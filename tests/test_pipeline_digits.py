@@ -125,3 +125,23 @@ def test_other_quantization_modes_are_evaluated(digits_run: Path, tmp_path: Path
     assert report["quantized"]["model"] == "model_int8.tflite"
     assert report["models"]["model_float16.tflite"]["agreement"] >= 0.99
     assert report["models"]["model_int8_uint8io.tflite"]["drop_pp"] <= 1.0
+
+
+def test_per_layer_error_report(digits_run: Path, run_cli, tmp_path: Path, report_metric) -> None:
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(digits_run, run)
+    r = run_cli("quantize", run, "--report", "layers", "--calib-samples", "200", "--json")
+    assert r.code == 0, r.err
+    layers = json.loads(r.out)["layers"]["layers"]
+    ops = {row["op"] for row in layers}
+    assert {"CONV_2D", "FULLY_CONNECTED", "SOFTMAX"} <= ops
+    values = [row["rmse_over_scale"] for row in layers]
+    assert values == sorted(values, reverse=True)
+    conv = [row for row in layers if row["op"] == "CONV_2D"]
+    assert all(0.05 < row["rmse_over_scale"] < 2.0 for row in conv)  # near the 0.29 rounding floor
+    for name in ("quant_layers.json", "quant_layers.md", "quant_layers.png"):
+        assert (run / name).stat().st_size > 0
+    report_metric("digits worst layer: " + ", ".join(f"{row['op']} {row['rmse_over_scale']:.3f}"
+                                                      for row in layers[:3]))

@@ -81,10 +81,13 @@ def train(data: str | None, out: Path, recipe: Path | None, size: str | None, we
               help="edgetpu: check that every op maps to the Edge TPU; exit 1 when not [cpu].")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Model file to write (default RUN_DIR/model_MODE.tflite).")
+@click.option("--report", type=click.Choice(["layers"]),
+              help="layers: also measure each int8 layer's error on the calibration images "
+                   "(quant_layers.md/.json/.png).")
 @click.option("--data", "data_override", help="Training data folder, if it moved since training.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 def quantize(run_dir: Path, recipe: Path | None, out: Path | None, data_override: str | None,
-             as_json: bool, **options: Any) -> None:
+             report: str | None, as_json: bool, **options: Any) -> None:
     """Convert RUN_DIR's model to TFLite with the card embedded (plus a float32 reference)."""
     from edgecnn.config import QuantizeConfig
     from edgecnn.recipes import build, merge, read_toml
@@ -96,16 +99,32 @@ def quantize(run_dir: Path, recipe: Path | None, out: Path | None, data_override
 
     result = quantize_run(run_dir, cfg, out, data_override)
     if as_json:
+        layers = _layer_report(run_dir, cfg, data_override, as_json) if report == "layers" else None
         emit_json({"model": str(result.path), "float32": str(result.float32_path), "mode": cfg.mode,
                    "io": cfg.io, "sizes": result.sizes, "calibration": result.calibration,
-                   "warnings": result.warnings, "edgetpu": result.edgetpu})
+                   "warnings": result.warnings, "edgetpu": result.edgetpu, "layers": layers})
         if result.edgetpu is not None and not result.edgetpu["fully_mappable"]:
             _edgetpu_verdict(result)
         return
     for line in describe(result):
         click.echo(line)
     click.echo(f"wrote {result.path} and {result.float32_path.name}")
+    if report == "layers":
+        _layer_report(run_dir, cfg, data_override, as_json)
     _edgetpu_verdict(result)
+
+
+def _layer_report(run_dir: Path, cfg: Any, data_override: str | None, as_json: bool) -> dict:
+    from edgecnn.layer_report import HEADER, layer_report, table_rows, write_layer_report
+    from edgecnn.parity_report import text_table
+
+    report = layer_report(run_dir, cfg, data_override)
+    write_layer_report(report, run_dir)
+    if not as_json:
+        click.echo("worst layers (RMSE / scale; rounding alone is 0.289):")
+        click.echo(text_table(HEADER, table_rows(report, 10)))
+        click.echo(f"per-layer report in {run_dir / 'quant_layers.md'}")
+    return report
 
 
 def _edgetpu_verdict(result: Any) -> None:

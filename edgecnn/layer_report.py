@@ -1,0 +1,101 @@
+"""`edgecnn quantize RUN_DIR --report layers`: the error each quantized layer introduces.
+
+TensorFlow's quantization debugger runs the float and the int8 model side by side on the
+calibration images and compares every quantized layer's output. The key column is RMSE / scale:
+the layer's error measured in its own quantization steps. Pure rounding gives 1/sqrt(12) = 0.29;
+layers well above that are where accuracy is lost (clipped outliers, wide ranges).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgecnn import atomic
+from edgecnn.config import QuantizeConfig
+from edgecnn.run import RunDir
+from edgecnn.tf_env import import_tf
+
+ROUNDING_FLOOR = 1 / math.sqrt(12)
+FILES = ("quant_layers.json", "quant_layers.md", "quant_layers.png")
+
+
+def layer_report(run_dir: str | Path, cfg: QuantizeConfig, data_override: str | None = None) -> dict[str, Any]:
+    """Run the debugger on the run's model with `cfg` and return rows sorted worst first."""
+    from edgecnn.quantization import calibration_set, configure, export_saved_model, load_keras
+
+    run = RunDir(Path(run_dir))
+    card = run.require_trained()
+    tf, keras = import_tf()
+    calib, _, _ = calibration_set(run, card, cfg, data_override)
+    model = load_keras(keras, run.model)
+    with tempfile.TemporaryDirectory(prefix="edgecnn-debug-") as tmp:
+        conv = tf.lite.TFLiteConverter.from_saved_model(str(export_saved_model(tf, model, card, Path(tmp))))
+        configure(tf, conv, QuantizeConfig(mode="int8", io="float32", calib_samples=cfg.calib_samples), calib)
+        options = tf.lite.experimental.QuantizationDebugOptions(
+            layer_debug_metrics={"mean_abs_error": lambda diff: float(np.mean(np.abs(diff)))})
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=conv, debug_dataset=lambda: ([x[None]] for x in calib), debug_options=options)
+        debugger.run()
+        buf = io.StringIO()
+        debugger.layer_statistics_dump(buf)
+    rows = parse_statistics(buf.getvalue())
+    return {"run": str(run.path), "samples": len(calib), "rounding_floor": ROUNDING_FLOOR,
+            "layers": sorted(rows, key=lambda r: -r["rmse_over_scale"])}
+
+
+def parse_statistics(text: str) -> list[dict[str, Any]]:
+    """The debugger's CSV -> one dict per layer, in execution order, with RMSE / scale added."""
+    rows = []
+    for order, rec in enumerate(csv.DictReader(io.StringIO(text))):
+        mse, scale = float(rec["mean_squared_error"]), float(rec["scale"])
+        rmse = math.sqrt(max(mse, 0.0))
+        rows.append({"order": order, "op": rec["op_name"], "tensor": rec["tensor_name"],
+                     "elements": int(float(rec["num_elements"])), "rmse": rmse, "scale": scale,
+                     "rmse_over_scale": rmse / scale if scale else float("inf"),
+                     "max_abs_error": float(rec["max_abs_error"]),
+                     "mean_abs_error": float(rec.get("mean_abs_error") or "nan")})
+    return rows
+
+
+def short(name: str, width: int = 48) -> str:
+    """Layer names from the converter join several ops with ';' — keep the first, trimmed."""
+    first = name.split(";")[0]
+    return first if len(first) <= width else "..." + first[-(width - 3):]
+
+
+def table_rows(report: dict[str, Any], limit: int | None = None) -> list[tuple[str, ...]]:
+    return [(str(r["order"]), r["op"], short(r["tensor"]), f"{r['rmse_over_scale']:.3f}", f"{r['rmse']:.5f}",
+             f"{r['scale']:.5f}", f"{r['max_abs_error']:.4f}") for r in report["layers"][:limit]]
+
+
+HEADER = ("#", "op", "layer", "RMSE/scale", "RMSE", "scale", "max |err|")
+
+
+def write_layer_report(report: dict[str, Any], run_dir: Path) -> list[Path]:
+    """quant_layers.json / .md / .png in the run folder, each written atomically."""
+    from edgecnn.parity_report import pyplot, png_bytes, md_table
+
+    paths = [run_dir / name for name in FILES]
+    atomic.write_json(paths[0], report)
+    md = [f"# Per-layer quantization error: {run_dir.name}", "",
+          f"{report['samples']} calibration images; layers sorted by RMSE / scale (error in quantization "
+          f"steps; rounding alone gives {ROUNDING_FLOOR:.3f}).", "", md_table(HEADER, table_rows(report)), "",
+          "![RMSE / scale per layer](quant_layers.png)", ""]
+    atomic.write_text(paths[1], "\n".join(md))
+    plt = pyplot()
+    ordered = sorted(report["layers"], key=lambda r: r["order"])
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.35 * len(ordered) + 2), 3.2))
+    ax.bar(range(len(ordered)), [r["rmse_over_scale"] for r in ordered], color="tab:blue")
+    ax.axhline(ROUNDING_FLOOR, color="tab:red", linestyle="--", linewidth=1, label="rounding only")
+    ax.set_xticks(range(len(ordered)), [f"{r['order']} {r['op']}" for r in ordered], rotation=90, fontsize=7)
+    ax.set_ylabel("RMSE / scale")
+    ax.legend(fontsize=7)
+    atomic.write_bytes(paths[2], png_bytes(fig))
+    return paths
