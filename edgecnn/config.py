@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ARCHS = ("cnn", "mobilenetv2")
-MODES = ("int8", "float16", "dynamic")
+MODES = ("int8", "int16x8", "float16", "dynamic")
 IO_TYPES = ("int8", "uint8", "float32")
 TARGETS = ("cpu", "edgetpu")
 
@@ -66,7 +66,7 @@ class TrainConfig:
 class QuantizeConfig:
     """How `edgecnn quantize` converts a trained model."""
 
-    mode: str = "int8"          # "int8" (full integer), "float16" or "dynamic" (int8 weights)
+    mode: str = "int8"          # "int8" (full integer), "int16x8", "float16" or "dynamic" (int8 weights)
     io: str = "int8"            # int8 mode: input/output tensor type
     calib_samples: int = 500    # calibration images from the train split, balanced across classes
     min_per_class: int = 10     # warn when a class gets fewer calibration images than this

@@ -28,7 +28,7 @@ FILES = ("quant_layers.json", "quant_layers.md", "quant_layers.png")
 
 def layer_report(run_dir: str | Path, cfg: QuantizeConfig, data_override: str | None = None) -> dict[str, Any]:
     """Run the debugger on the run's model with `cfg` and return rows sorted worst first."""
-    from edgecnn.quantization import calibration_set, configure, export_saved_model, load_keras
+    from edgecnn.quantization import calibration_set, export_saved_model, load_keras
 
     run = RunDir(Path(run_dir))
     card = run.require_trained()
@@ -36,18 +36,24 @@ def layer_report(run_dir: str | Path, cfg: QuantizeConfig, data_override: str | 
     calib, _, _ = calibration_set(run, card, cfg, data_override)
     model = load_keras(keras, run.model)
     with tempfile.TemporaryDirectory(prefix="edgecnn-debug-") as tmp:
-        conv = tf.lite.TFLiteConverter.from_saved_model(str(export_saved_model(tf, model, card, Path(tmp))))
-        configure(tf, conv, QuantizeConfig(mode="int8", io="float32", calib_samples=cfg.calib_samples), calib)
-        options = tf.lite.experimental.QuantizationDebugOptions(
-            layer_debug_metrics={"mean_abs_error": lambda diff: float(np.mean(np.abs(diff)))})
-        debugger = tf.lite.experimental.QuantizationDebugger(
-            converter=conv, debug_dataset=lambda: ([x[None]] for x in calib), debug_options=options)
-        debugger.run()
-        buf = io.StringIO()
-        debugger.layer_statistics_dump(buf)
-    rows = parse_statistics(buf.getvalue())
-    return {"run": str(run.path), "samples": len(calib), "rounding_floor": ROUNDING_FLOOR,
-            "layers": sorted(rows, key=lambda r: -r["rmse_over_scale"])}
+        rows = debugger_statistics(tf, export_saved_model(tf, model, card, Path(tmp)), calib, cfg)
+    return {"run": str(run.path), "samples": len(calib), "rounding_floor": ROUNDING_FLOOR, "layers": rows}
+
+
+def debugger_statistics(tf: Any, saved: Path, calib: np.ndarray, cfg: QuantizeConfig) -> list[dict[str, Any]]:
+    """Per-layer error of full int8 on `calib`, worst (highest RMSE / scale) first."""
+    from edgecnn.quantization import configure
+
+    conv = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+    configure(tf, conv, QuantizeConfig(mode="int8", io="float32", calib_samples=cfg.calib_samples), calib)
+    options = tf.lite.experimental.QuantizationDebugOptions(
+        layer_debug_metrics={"mean_abs_error": lambda diff: float(np.mean(np.abs(diff)))})
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=conv, debug_dataset=lambda: ([x[None]] for x in calib), debug_options=options)
+    debugger.run()
+    buf = io.StringIO()
+    debugger.layer_statistics_dump(buf)
+    return sorted(parse_statistics(buf.getvalue()), key=lambda r: -r["rmse_over_scale"])
 
 
 def parse_statistics(text: str) -> list[dict[str, Any]]:

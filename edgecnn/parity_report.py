@@ -64,6 +64,7 @@ def markdown(report: dict[str, Any], run_dir: Path) -> str:
 
 
 def md_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """A Markdown table."""
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(out)
@@ -89,6 +90,7 @@ def _size(path: Path) -> str:
 
 
 def png_bytes(fig: Any) -> bytes:
+    """Render a matplotlib figure to PNG bytes and close it."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     import matplotlib.pyplot as plt
@@ -98,6 +100,7 @@ def png_bytes(fig: Any) -> bytes:
 
 
 def pyplot() -> Any:
+    """matplotlib.pyplot on the non-interactive Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")

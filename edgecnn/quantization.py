@@ -32,10 +32,11 @@ class QuantizeResult:
     calibration: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     edgetpu: dict[str, Any] | None = None  # the readiness report, with --target edgetpu
+    budget: dict[str, Any] | None = None  # the attempts, with --max-drop
 
 
 def quantize_run(run_dir: str | Path, cfg: QuantizeConfig, out: str | Path | None = None,
-                 data_override: str | None = None) -> QuantizeResult:
+                 data_override: str | None = None, max_drop: float | None = None) -> QuantizeResult:
     """Convert the run's Keras model to `cfg.mode` (and a float32 reference) with the card embedded."""
     run = RunDir(Path(run_dir))
     card = run.require_trained()
@@ -43,17 +44,24 @@ def quantize_run(run_dir: str | Path, cfg: QuantizeConfig, out: str | Path | Non
     tf, keras = import_tf()
     model = load_keras(keras, run.model)
     calib, counts, warnings = (None, {}, [])
-    if cfg.mode == "int8":
+    if cfg.mode in ("int8", "int16x8"):
         calib, counts, warnings = calibration_set(run, card, cfg, data_override)
     with tempfile.TemporaryDirectory(prefix="edgecnn-export-") as tmp:
         saved = export_saved_model(tf, model, card, Path(tmp))
         float_bytes = _convert(tf, saved, QuantizeConfig(mode="dynamic"), None, reference=True)
         quant_bytes = _convert(tf, saved, cfg, calib)
+        budget = None
+        if max_drop is not None and cfg.mode == "int8":
+            from edgecnn.budget import search
+
+            quant_bytes, budget = search(tf, model, saved, run, card, cfg, max_drop, quant_bytes, data_override)
     readiness = check_bytes(quant_bytes, str(target)) if cfg.target == "edgetpu" else None
     source_sha = hashlib.sha256(run.model.read_bytes()).hexdigest()
     float_path = run.path / "model_float32.tflite"
     for path, data, how in ((float_path, float_bytes, None), (target, quant_bytes, cfg)):
         section = _quant_section(tf, how, counts, source_sha)
+        if how is not None and budget is not None:
+            section["budget"] = budget
         if how is not None and readiness is not None:
             section["edgetpu"] = {"ready": readiness["fully_mappable"],
                                   "first_unmappable": readiness["first_unmappable"]}
@@ -61,7 +69,7 @@ def quantize_run(run_dir: str | Path, cfg: QuantizeConfig, out: str | Path | Non
                                                 card.with_section("quantization", section).to_json().encode()))
     sizes = {"keras": run.model.stat().st_size, "float32": float_path.stat().st_size,
              "quantized": target.stat().st_size}
-    return QuantizeResult(target, float_path, sizes, counts, warnings, readiness)
+    return QuantizeResult(target, float_path, sizes, counts, warnings, readiness, budget)
 
 
 def calibration_set(run: RunDir, card: Card, cfg: QuantizeConfig,
@@ -123,11 +131,16 @@ def configure(tf: Any, conv: Any, cfg: QuantizeConfig, calib: np.ndarray | None)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     if cfg.mode == "float16":
         conv.target_spec.supported_types = [tf.float16]
-    elif cfg.mode == "int8":
-        assert calib is not None  # internal invariant: int8 always gets a calibration set
+    elif cfg.mode in ("int8", "int16x8"):
+        assert calib is not None  # internal invariant: integer modes always get a calibration set
         conv.representative_dataset = representative(calib)
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        io_type = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[cfg.io]
+        if cfg.mode == "int8":
+            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            io_type = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[cfg.io]
+        else:  # 16-bit activations, 8-bit weights; integer io becomes int16
+            ops = tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+            conv.target_spec.supported_ops = [ops]
+            io_type = tf.float32 if cfg.io == "float32" else tf.int16
         conv.inference_input_type = io_type
         conv.inference_output_type = io_type
 
@@ -149,7 +162,7 @@ def _quant_section(tf: Any, cfg: QuantizeConfig | None, counts: dict[str, int], 
         return {"mode": "float32", "io": "float32", **base}
     section: dict[str, Any] = {"mode": cfg.mode, "io": cfg.io if cfg.mode == "int8" else "float32",
                                "target": cfg.target, **base}
-    if cfg.mode == "int8":
+    if cfg.mode in ("int8", "int16x8"):
         section["calibration"] = {"samples": sum(counts.values()), "per_class": counts}
     return section
 
@@ -162,6 +175,10 @@ def describe(result: QuantizeResult) -> list[str]:
         lines.append(f"calibration: {sum(per)} train images, {min(per)}-{max(per)} per class "
                      f"over {len(per)} classes")
     lines += [f"warning: {w}" for w in result.warnings]
+    if result.budget is not None:
+        from edgecnn.budget import format_attempts
+
+        lines += format_attempts(result.budget)
     s = result.sizes
     lines.append(f"sizes: model.keras {_kb(s['keras'])}, float32 .tflite {_kb(s['float32'])}, "
                  f"{result.path.name} {_kb(s['quantized'])} "

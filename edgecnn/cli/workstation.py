@@ -72,8 +72,9 @@ def train(data: str | None, out: Path, recipe: Path | None, size: str | None, we
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--recipe", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML recipe (quantize/NAME.toml); options given here override it.")
-@click.option("--mode", type=click.Choice(["int8", "float16", "dynamic"]),
-              help="int8 = full integer (default); float16; dynamic = int8 weights, float activations.")
+@click.option("--mode", type=click.Choice(["int8", "int16x8", "float16", "dynamic"]),
+              help="int8 = full integer (default); int16x8 = 16-bit activations, 8-bit weights; "
+                   "float16; dynamic = int8 weights, float activations.")
 @click.option("--io", type=click.Choice(["int8", "uint8", "float32"]),
               help="int8 mode: input/output tensor type [int8].")
 @click.option("--calib-samples", type=int, help="Calibration images from the train split [500].")
@@ -81,13 +82,16 @@ def train(data: str | None, out: Path, recipe: Path | None, size: str | None, we
               help="edgetpu: check that every op maps to the Edge TPU; exit 1 when not [cpu].")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Model file to write (default RUN_DIR/model_MODE.tflite).")
+@click.option("--max-drop", type=float, default=None,
+              help="Accuracy budget in pp on the validation split: try better calibration, int16 "
+                   "activations, float layers until it is met (int8 mode).")
 @click.option("--report", type=click.Choice(["layers"]),
               help="layers: also measure each int8 layer's error on the calibration images "
                    "(quant_layers.md/.json/.png).")
 @click.option("--data", "data_override", help="Training data folder, if it moved since training.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 def quantize(run_dir: Path, recipe: Path | None, out: Path | None, data_override: str | None,
-             report: str | None, as_json: bool, **options: Any) -> None:
+             report: str | None, max_drop: float | None, as_json: bool, **options: Any) -> None:
     """Convert RUN_DIR's model to TFLite with the card embedded (plus a float32 reference)."""
     from edgecnn.config import QuantizeConfig
     from edgecnn.recipes import build, merge, read_toml
@@ -97,14 +101,16 @@ def quantize(run_dir: Path, recipe: Path | None, out: Path | None, data_override
                 str(recipe) if recipe else "options")
     from edgecnn.quantization import describe, quantize_run
 
-    result = quantize_run(run_dir, cfg, out, data_override)
+    result = quantize_run(run_dir, cfg, out, data_override, max_drop)
     if as_json:
         layers = _layer_report(run_dir, cfg, data_override, as_json) if report == "layers" else None
         emit_json({"model": str(result.path), "float32": str(result.float32_path), "mode": cfg.mode,
                    "io": cfg.io, "sizes": result.sizes, "calibration": result.calibration,
-                   "warnings": result.warnings, "edgetpu": result.edgetpu, "layers": layers})
+                   "warnings": result.warnings, "edgetpu": result.edgetpu, "layers": layers,
+                   "budget": result.budget})
         if result.edgetpu is not None and not result.edgetpu["fully_mappable"]:
             _edgetpu_verdict(result)
+        _budget_verdict(result)
         return
     for line in describe(result):
         click.echo(line)
@@ -112,6 +118,17 @@ def quantize(run_dir: Path, recipe: Path | None, out: Path | None, data_override
     if report == "layers":
         _layer_report(run_dir, cfg, data_override, as_json)
     _edgetpu_verdict(result)
+    _budget_verdict(result)
+
+
+def _budget_verdict(result: Any) -> None:
+    """With --max-drop: exit 1 when no attempt met the budget (the best one is still written)."""
+    if result.budget is not None and not result.budget["met"]:
+        from edgecnn.errors import BudgetExceeded
+
+        best = min(a["drop_pp"] for a in result.budget["attempts"])
+        raise BudgetExceeded(f"no attempt met --max-drop {result.budget['max_drop_pp']:.2f} pp "
+                             f"(best {best:.2f} pp, written to {result.path.name})")
 
 
 def _layer_report(run_dir: Path, cfg: Any, data_override: str | None, as_json: bool) -> dict:
