@@ -19,7 +19,7 @@ def make_cnn(input_shape: Sequence[int], num_classes: int, filters: Sequence[int
     for i, f in enumerate(filters):
         for j in range(convs):
             x = L.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv{i + 1}_{j + 1}")(x)
-            x = L.BatchNormalization(name=f"bn{i + 1}_{j + 1}")(x)
+            x = L.BatchNormalization(momentum=0.9, name=f"bn{i + 1}_{j + 1}")(x)
             x = L.ReLU(name=f"relu{i + 1}_{j + 1}")(x)
         if min(x.shape[1], x.shape[2]) >= 2:
             x = L.MaxPooling2D(2, name=f"pool{i + 1}")(x)

@@ -24,7 +24,7 @@ def cli(debug: bool) -> None:
 
     \b
     Workstation:  train -> quantize -> parity   (needs pip install 'edgecnn[train]')
-    Device:       classify, inspect, bench      (numpy + LiteRT only)
+    Device:       classify, inspect, bench, detect   (numpy + OpenCV + LiteRT only)
     Edge TPU:     edgetpu check, edgetpu compile
     All at once:  quickstart
     """
@@ -66,6 +66,6 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-from edgecnn.cli import device, edgetpu, workstation  # noqa: E402  (registers the commands)
+from edgecnn.cli import camera, device, edgetpu, workstation  # noqa: E402  (registers the commands)
 
-__all__ = ["cli", "main", "device", "edgetpu", "workstation"]
+__all__ = ["cli", "main", "camera", "device", "edgetpu", "workstation"]

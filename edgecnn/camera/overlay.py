@@ -1,0 +1,36 @@
+"""Drawing the overlay (label, score, FPS, stage times) on a frame; separate from parsing."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from edgecnn.camera.regions import Region
+
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def draw(frame: np.ndarray, label: str | None, score: float, region: Region | None, fps: float,
+         stage_ms: dict[str, float]) -> np.ndarray:
+    """A copy of `frame` with the region box, the smoothed label and the timings."""
+    out = frame.copy()
+    scale = max(out.shape[1] / 640.0, 0.4)
+    if region is not None:
+        x, y, w, h = region
+        cv2.rectangle(out, (x, y), (x + w, y + h), (0, 200, 255), max(1, int(2 * scale)))
+    text = f"{label} {score:.2f}" if label else "-"
+    _text(out, text, (8, int(28 * scale)), scale, (0, 255, 0) if label else (200, 200, 200))
+    timing = f"{fps:.1f} fps  " + " ".join(f"{k[:5]} {v:.1f}" for k, v in stage_ms.items())
+    _text(out, timing, (8, out.shape[0] - int(10 * scale)), scale * 0.5, (255, 255, 255))
+    return out
+
+
+def _text(img: np.ndarray, text: str, origin: tuple[int, int], scale: float, colour: tuple[int, int, int]) -> None:
+    thickness = max(1, int(round(2 * scale)))
+    cv2.putText(img, text, origin, FONT, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+    cv2.putText(img, text, origin, FONT, scale, colour, thickness, cv2.LINE_AA)
+
+
+def encode_jpeg(frame: np.ndarray, quality: int = 80) -> bytes:
+    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return buf.tobytes() if ok else b""

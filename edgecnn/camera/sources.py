@@ -1,0 +1,163 @@
+"""Frame sources: cameras, the Pi camera, video files, network streams, image folders.
+
+Every source yields BGR uint8 frames through `read() -> ndarray | None` (None: no frame right
+now, or the end of a file). `live` sources are read on a capture thread; files are not.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
+from edgecnn.images import is_image_file
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mjpg", ".mjpeg", ".h264")
+
+
+class SourceError(EdgeCNNError):
+    """A source cannot be opened."""
+
+
+class Source(Protocol):
+    name: str
+    live: bool
+    fps: float
+
+    def open(self) -> None: ...
+    def read(self) -> np.ndarray | None: ...
+    def close(self) -> None: ...
+
+
+class CaptureSource:
+    """cv2.VideoCapture on a camera index, /dev/videoN, a video file or a stream URL."""
+
+    def __init__(self, target: int | str, live: bool, name: str) -> None:
+        self.target, self.live, self.name = target, live, name
+        self.cap: cv2.VideoCapture | None = None
+        self.fps = 0.0
+
+    def open(self) -> None:
+        self.cap = cv2.VideoCapture(self.target)
+        if not self.cap.isOpened():
+            self.cap.release()
+            self.cap = None
+            hint = " (is it plugged in, and are you in the 'video' group?)" if isinstance(self.target, int) \
+                or str(self.target).startswith("/dev/") else ""
+            raise SourceError(f"cannot open {self.name}{hint}")
+        self.fps = float(self.cap.get(cv2.CAP_PROP_FPS) or 0.0)
+
+    def read(self) -> np.ndarray | None:
+        if self.cap is None:
+            return None
+        ok, frame = self.cap.read()
+        return frame if ok and frame is not None and frame.size else None
+
+    def close(self) -> None:
+        if self.cap is not None:
+            self.cap.release()
+            self.cap = None
+
+
+class FolderSource:
+    """Images of a folder in name order, as a finite source; unreadable files are skipped."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.live, self.fps = folder, False, 0.0
+        self.name = f"folder {folder}"
+        self.files: list[Path] = []
+        self.index = 0
+        self.unreadable = 0
+
+    def open(self) -> None:
+        self.files = sorted(p for p in self.folder.iterdir() if is_image_file(p))
+        if not self.files:
+            raise SourceError(f"{self.folder} holds no images")
+        self.index = 0
+
+    def read(self) -> np.ndarray | None:
+        while self.index < len(self.files):
+            frame = cv2.imread(str(self.files[self.index]), cv2.IMREAD_COLOR)
+            self.index += 1
+            if frame is not None:
+                return frame
+            self.unreadable += 1
+        return None
+
+    def close(self) -> None:
+        self.files = []
+
+
+class PiCameraSource:
+    """The Raspberry Pi camera through picamera2 (Debian's python3-picamera2), low-res stream."""
+
+    def __init__(self, size: tuple[int, int] = (640, 480)) -> None:
+        self.size, self.live, self.fps, self.name = size, True, 0.0, "Pi camera (picamera2)"
+        self.cam = None
+
+    def open(self) -> None:
+        try:
+            from picamera2 import Picamera2  # type: ignore[import-not-found]
+        except ImportError:
+            raise SourceError("picamera2 is not installed: sudo apt-get install python3-picamera2 "
+                              "(and a venv made with --system-site-packages, see deploy/pi)") from None
+        try:
+            self.cam = Picamera2()
+            config = self.cam.create_video_configuration(main={"size": self.size, "format": "RGB888"})
+            self.cam.configure(config)
+            self.cam.start()
+        except Exception as exc:  # libcamera raises RuntimeError/IndexError when no camera is attached
+            self.cam = None
+            raise SourceError(f"cannot open the Pi camera: {exc}") from None
+
+    def read(self) -> np.ndarray | None:
+        if self.cam is None:
+            return None
+        try:
+            return self.cam.capture_array("main")  # RGB888 in picamera2 is BGR in memory
+        except Exception:  # a camera that stops answering counts as a failed read
+            return None
+
+    def close(self) -> None:
+        if self.cam is not None:
+            try:
+                self.cam.stop()
+                self.cam.close()
+            finally:
+                self.cam = None
+
+
+def open_source(text: str) -> Source:
+    """Parse a --source value into a Source (not yet opened); usage error when unknown."""
+    text = text.strip()
+    if re.fullmatch(r"\d+", text):
+        return CaptureSource(int(text), True, f"camera {text}")
+    if text.lower() in ("picamera", "picam", "pi"):
+        return PiCameraSource()
+    if re.match(r"^(rtsp|rtmp|http|https|udp|tcp)://", text, re.IGNORECASE):
+        return CaptureSource(text, True, f"stream {text}")
+    path = Path(text)
+    if text.startswith("/dev/video"):
+        if not path.exists():
+            raise SourceError(f"cannot open camera {text}: no such device (list cameras with ls /dev/video*)")
+        return CaptureSource(text, True, f"camera {text}")
+    if path.is_dir():
+        return FolderSource(path)
+    if path.is_file():
+        if path.suffix.lower() not in VIDEO_SUFFIXES and not is_image_file(path):
+            raise EdgeCNNUsageError(f"{text} is not a video ({', '.join(VIDEO_SUFFIXES)}) or image folder")
+        return CaptureSource(str(path), False, f"video {text}")
+    raise EdgeCNNUsageError(f"unknown source {text!r}: give a camera index (0), /dev/videoN, picamera, "
+                            f"a video file, an image folder or an rtsp:// / http:// URL")
+
+
+def sleep_until(deadline: float) -> None:
+    """Sleep until time.perf_counter() reaches `deadline` (no-op if it has)."""
+    delay = deadline - time.perf_counter()
+    if delay > 0:
+        time.sleep(delay)

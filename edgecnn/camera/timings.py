@@ -1,0 +1,60 @@
+"""Stage timings of the detect loop: p50 / p95 per stage, end-to-end FPS."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from typing import Any
+
+import numpy as np
+
+STAGES = ("capture_wait", "preprocess", "inference", "postprocess", "draw_encode")
+
+
+class StageTimer:
+    """Keeps the last `keep` durations of each stage (seconds) and counts frames."""
+
+    def __init__(self, keep: int = 5000) -> None:
+        self.samples: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=keep))
+        self.frames = 0
+        self.start = time.perf_counter()
+        self.recent: deque[float] = deque(maxlen=60)
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.samples[stage].append(seconds)
+
+    def frame_done(self) -> None:
+        self.frames += 1
+        self.recent.append(time.perf_counter())
+
+    @property
+    def fps(self) -> float:
+        """Frames per second over the whole run."""
+        elapsed = time.perf_counter() - self.start
+        return self.frames / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def recent_fps(self) -> float:
+        """Frames per second over the last 60 frames (for the overlay)."""
+        if len(self.recent) < 2:
+            return 0.0
+        return (len(self.recent) - 1) / max(self.recent[-1] - self.recent[0], 1e-9)
+
+    def summary(self) -> dict[str, Any]:
+        stages = {}
+        for name in STAGES:
+            values = np.asarray(self.samples.get(name, ()), dtype=np.float64) * 1e3
+            stages[name] = ({"p50_ms": float(np.percentile(values, 50)), "p95_ms": float(np.percentile(values, 95))}
+                            if values.size else {"p50_ms": None, "p95_ms": None})
+        return {"frames": self.frames, "seconds": round(time.perf_counter() - self.start, 3),
+                "fps": round(self.fps, 2), "stages": stages}
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The table printed when a run ends."""
+    lines = [f"{'stage':14}{'p50 ms':>10}{'p95 ms':>10}"]
+    for name, s in summary["stages"].items():
+        p50 = "-" if s["p50_ms"] is None else f"{s['p50_ms']:.3f}"
+        p95 = "-" if s["p95_ms"] is None else f"{s['p95_ms']:.3f}"
+        lines.append(f"{name:14}{p50:>10}{p95:>10}")
+    return "\n".join(lines)

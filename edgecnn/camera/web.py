@@ -1,0 +1,152 @@
+"""The web view: an MJPEG stream of annotated frames, a status page, and /status as JSON."""
+
+from __future__ import annotations
+
+import errno
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
+
+BOUNDARY = "edgecnnframe"
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>edgecnn detect</title>
+<style>body{font-family:sans-serif;margin:1em;background:#111;color:#eee}
+#live{max-width:100%;border:1px solid #444}td,th{padding:2px 8px;text-align:left}</style></head>
+<body><h1>edgecnn detect</h1>
+<p id="state">connecting...</p>
+<div id="frame"></div>
+<h2>latest events</h2>
+<table><thead><tr><th>frame</th><th>event</th><th>label</th><th>score</th></tr></thead>
+<tbody id="events"></tbody></table>
+<script>
+window.addEventListener("load", function () {
+  var img = document.createElement("img");
+  img.id = "live"; img.alt = "live view"; img.src = "/stream.mjpg";
+  document.getElementById("frame").appendChild(img);
+  setInterval(function () {
+    if (img.naturalWidth > 0) {
+      document.body.dataset.live = "yes";
+      img.dataset.size = img.naturalWidth + "x" + img.naturalHeight;
+    }
+  }, 200);
+  function poll() {
+    fetch("/status").then(function (r) { return r.json(); }).then(function (s) {
+      document.getElementById("state").textContent = s.source + ": " + s.frames + " frames, " +
+        s.fps.toFixed(1) + " fps, label " + (s.label || "-");
+      var rows = s.events.map(function (e) {
+        return "<tr class='event'><td>" + e.frame + "</td><td>" + e.event + "</td><td>" +
+          (e.label || e.previous) + "</td><td>" + e.score.toFixed(2) + "</td></tr>";
+      });
+      document.getElementById("events").innerHTML = rows.join("");
+    }).catch(function () {});
+  }
+  poll(); setInterval(poll, 500);
+});
+</script></body></html>
+"""
+
+
+def parse_serve(text: str) -> tuple[str, int]:
+    """"HOST:PORT", ":PORT" or "PORT" -> (host, port); host defaults to 127.0.0.1."""
+    host, _, port = text.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise EdgeCNNUsageError(f"--serve must be HOST:PORT or PORT, got {text!r}")
+    return host.strip("[]") or "127.0.0.1", number
+
+
+class LiveView:
+    """Latest JPEG and a status callback shared between the loop and the HTTP threads."""
+
+    def __init__(self, status: Callable[[], dict[str, Any]]) -> None:
+        self.status = status
+        self.jpeg = b""
+        self.seq = 0
+        self.cond = threading.Condition()
+        self.closed = False
+
+    def publish(self, jpeg: bytes) -> None:
+        with self.cond:
+            self.jpeg, self.seq = jpeg, self.seq + 1
+            self.cond.notify_all()
+
+    def next_frame(self, after: int, timeout: float = 1.0) -> tuple[int, bytes]:
+        with self.cond:
+            self.cond.wait_for(lambda: self.seq != after or self.closed, timeout)
+            return self.seq, self.jpeg
+
+
+def _handler(view: LiveView) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # keep the terminal for events
+            pass
+
+        def _send(self, body: bytes, ctype: str, code: int = 200) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            path = self.path.split("?")[0]
+            if path in ("/", "/index.html"):
+                self._send(PAGE.encode(), "text/html; charset=utf-8")
+            elif path == "/status":
+                self._send(json.dumps(view.status()).encode(), "application/json")
+            elif path == "/snapshot.jpg" and view.jpeg:
+                self._send(view.jpeg, "image/jpeg")
+            elif path == "/stream.mjpg":
+                self._stream()
+            else:
+                self._send(b"not found\n", "text/plain", 404)
+
+        def _stream(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            seq = -1
+            try:
+                while not view.closed:
+                    seq, jpeg = view.next_frame(seq)
+                    if not jpeg:
+                        continue
+                    self.wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                                     f"Content-Length: {len(jpeg)}\r\n\r\n".encode() + jpeg + b"\r\n")
+            except (BrokenPipeError, ConnectionResetError, TimeoutError):
+                pass
+
+    return Handler
+
+
+class WebServer:
+    """ThreadingHTTPServer on its own thread; one clear error when the port is taken."""
+
+    def __init__(self, host: str, port: int, view: LiveView) -> None:
+        self.view = view
+        try:
+            self.httpd = ThreadingHTTPServer((host, port), _handler(view))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise EdgeCNNError(f"port {port} on {host} is already in use: choose another with "
+                                   f"--serve {host}:PORT") from None
+            raise EdgeCNNError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
+        self.httpd.daemon_threads = True
+        self.url = f"http://{host}:{self.httpd.server_address[1]}/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="edgecnn-web", daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        with self.view.cond:
+            self.view.closed = True
+            self.view.cond.notify_all()
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,60 @@
+"""`edgecnn detect`: the camera detector (numpy + OpenCV + LiteRT, never TensorFlow)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from edgecnn.cli import cli
+from edgecnn.cli.device import runtime_options
+
+
+@cli.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--source", "-s", required=True,
+              help="Camera index (0), /dev/videoN, picamera, a video file, an image folder, or an "
+                   "rtsp:// / http:// stream.")
+@click.option("--roi", help="Where to classify: x,y,w,h in pixels, 'faces' (largest face, Haar "
+                            "cascade) or 'full' (default).")
+@click.option("--smooth", "window", default=5, show_default=True, type=click.IntRange(min=1),
+              help="Average scores over the last N frames before deciding a label.")
+@click.option("--threshold", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+              help="Smoothed score a label needs; below it nothing is recognised.")
+@click.option("--ignore", multiple=True, default=("background",), show_default=True,
+              help="Labels that mean 'nothing' (repeatable).")
+@click.option("--events", help="Append events as JSON lines to this file (default: stdout).")
+@click.option("--snapshots", type=click.Path(file_okay=False), help="Save a JPEG per event here.")
+@click.option("--serve", metavar="HOST:PORT", help="Serve MJPEG, a status page and /status (host 127.0.0.1 "
+                                                   "unless given).")
+@click.option("--max-frames", type=click.IntRange(min=1), help="Stop after N frames.")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Stop after S seconds.")
+@click.option("--realtime", is_flag=True, help="Play video files at their own frame rate, dropping "
+                                               "frames the loop cannot keep up with.")
+@click.option("--summary", "summary_path", type=click.Path(dir_okay=False),
+              help="Also write the end-of-run summary (timings, counters) as JSON here.")
+@runtime_options
+def detect(model: str, summary_path: str | None, **opts: Any) -> None:
+    """Recognise what a camera, video or stream shows with a .tflite MODEL, live.
+
+    Emits an event (JSON line) when a smoothed label appears, changes or disappears. Ends at the
+    end of a file, after --max-frames / --duration, or on Ctrl-C / SIGTERM, printing stage
+    timings (capture wait, preprocess, inference, postprocess, draw/encode: p50 and p95).
+    A live source that stops delivering is reopened with backoff.
+    """
+    from edgecnn import atomic
+    from edgecnn.camera.loop import DetectOptions, Detector
+    from edgecnn.camera.timings import format_summary
+
+    opts["ignore"] = tuple(opts["ignore"])
+    detector = Detector(DetectOptions(model=model, **opts))
+    if opts.get("serve"):
+        click.echo(f"# serving on {opts['serve']}", err=True)
+    status = detector.run()
+    t = status["timings"]
+    click.echo(format_summary(t), err=True)
+    click.echo(f"{t['frames']} frames in {t['seconds']:.1f} s: {t['fps']:.1f} fps; dropped {status['dropped']}, "
+               f"failed reads {status['failed_reads']}, reconnects {status['reconnects']}, "
+               f"events {len(status['events'])}", err=True)
+    if summary_path:
+        atomic.write_json(summary_path, status)
