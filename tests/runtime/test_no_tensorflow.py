@@ -35,11 +35,12 @@ def test_device_side_imports_no_tensorflow() -> None:
     assert result["heavy"] == []
 
 
-@pytest.mark.parametrize("command", ["classify", "inspect", "bench"])
+@pytest.mark.parametrize("command", ["classify", "inspect", "bench", "detect"])
 def test_device_commands_run_without_tensorflow(command: str) -> None:
     model = str(shared("coral", "mobilenet_v1_0.25_128_quant.tflite"))
     args = {"classify": [model, str(shared("coral", "cat.bmp"))], "inspect": [model],
-            "bench": [model, "--runs", "5", "--warmup", "1", "--no-cold-start"]}[command]
+            "bench": [model, "--runs", "5", "--warmup", "1", "--no-cold-start"],
+            "detect": [model, "--source", str(shared("coral")), "--max-frames", "3"]}[command]
     result = _probe(command, *args)
     assert result["code"] == 0
     assert result["heavy"] == []
