@@ -12,7 +12,7 @@ import numpy as np
 
 from edgecnn.camera.capture import LatestFrameCapture
 from edgecnn.camera.events import EventSink
-from edgecnn.camera.overlay import draw, encode_jpeg
+from edgecnn.camera.overlay import draw, encode_jpeg, gui_available
 from edgecnn.camera.regions import FaceFinder, Region, crop, parse_roi, to_model_colour
 from edgecnn.camera.smoothing import EventTracker, Smoother
 from edgecnn.camera.sources import Source, open_source
@@ -44,6 +44,7 @@ class DetectOptions:
     labels: str | None = None
     mean: float | None = None
     std: float | None = None
+    window_view: bool = True  # show a window when a display and a GUI-enabled OpenCV exist
 
 
 class Detector:
@@ -66,6 +67,7 @@ class Detector:
         self.capture: LatestFrameCapture | None = None
         self.sink: EventSink | None = None
         self.url: str | None = None
+        self.show = opts.window_view and gui_available()
 
     def status(self) -> dict[str, Any]:
         """What /status serves and what the run returns."""
@@ -132,13 +134,16 @@ class Detector:
         self.label, self.score = self.smoother.push(scores)
         event = self.tracker.update(self.label, self.score, self.timer.frames, time.time(), region)
         t4 = time.perf_counter()
-        if view is not None or (event and self.opts.snapshots):
+        jpeg = None
+        if view is not None or self.show or (event and self.opts.snapshots):
             stage_ms = {k: v[-1] * 1e3 for k, v in self.timer.samples.items() if v}
-            jpeg = encode_jpeg(draw(frame, self.label, self.score, region, self.timer.recent_fps, stage_ms))
+            annotated = draw(frame, self.label, self.score, region, self.timer.recent_fps, stage_ms)
+            if self.show:
+                self._window(annotated)
+            if view is not None or (event and self.opts.snapshots):
+                jpeg = encode_jpeg(annotated)
             if view is not None:
                 view.publish(jpeg)
-        else:
-            jpeg = None
         if event and self.sink:
             self.sink.emit(event, jpeg)
         t5 = time.perf_counter()
@@ -146,6 +151,13 @@ class Detector:
                                ("postprocess", t4 - t3), ("draw_encode", t5 - t4)):
             self.timer.add(stage, seconds)
         self.timer.frame_done()
+
+    def _window(self, annotated: np.ndarray) -> None:
+        import cv2
+
+        cv2.imshow("edgecnn detect", annotated)
+        if cv2.waitKey(1) & 0xFF in (ord("q"), 27):  # q or Esc ends the run
+            self.stop.set()
 
     def _region(self, frame: np.ndarray) -> Region | None:
         if self.faces is not None:

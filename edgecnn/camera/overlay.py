@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import cv2
 import numpy as np
 
@@ -29,6 +31,16 @@ def _text(img: np.ndarray, text: str, origin: tuple[int, int], scale: float, col
     thickness = max(1, int(round(2 * scale)))
     cv2.putText(img, text, origin, FONT, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
     cv2.putText(img, text, origin, FONT, scale, colour, thickness, cv2.LINE_AA)
+
+
+def gui_available() -> bool:
+    """True when a display is set and this OpenCV build has a GUI (headless wheels have none)."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    for line in cv2.getBuildInformation().splitlines():
+        if line.strip().startswith("GUI:"):
+            return line.split(":", 1)[1].strip().upper() != "NONE"
+    return False
 
 
 def encode_jpeg(frame: np.ndarray, quality: int = 80) -> bytes:

@@ -16,13 +16,19 @@ class Smoother:
                  ignore: Sequence[str] = ("background",)) -> None:
         self.labels, self.threshold = list(labels), threshold
         self.ignore = set(ignore)
-        self.history: deque[np.ndarray] = deque(maxlen=max(1, window))
+        self.window = max(1, window)
+        self.history: deque[np.ndarray] = deque()
+        self.total = np.zeros(len(self.labels), np.float64)
 
     def push(self, scores: np.ndarray | None) -> tuple[str | None, float]:
         """Add one frame's scores (None: nothing seen, counts as all-zero); return (label, score)."""
         size = len(self.labels)
-        self.history.append(np.zeros(size, np.float32) if scores is None else np.asarray(scores, np.float32))
-        mean = np.mean(self.history, axis=0)
+        new = np.zeros(size, np.float32) if scores is None else np.asarray(scores, np.float32)
+        self.history.append(new)
+        self.total += new
+        if len(self.history) > self.window:
+            self.total -= self.history.popleft()
+        mean = self.total / len(self.history)  # running sum: O(classes) per frame
         best = int(np.argmax(mean))
         label = self.labels[best] if best < size else str(best)
         if mean[best] < self.threshold or label in self.ignore:

@@ -31,6 +31,8 @@ from edgecnn.cli.device import runtime_options
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Stop after S seconds.")
 @click.option("--realtime", is_flag=True, help="Play video files at their own frame rate, dropping "
                                                "frames the loop cannot keep up with.")
+@click.option("--no-window", "window_view", is_flag=True, flag_value=False, default=True,
+              help="Never open a window (one opens when a display and a GUI OpenCV exist).")
 @click.option("--summary", "summary_path", type=click.Path(dir_okay=False),
               help="Also write the end-of-run summary (timings, counters) as JSON here.")
 @runtime_options
