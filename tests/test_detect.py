@@ -151,6 +151,7 @@ def test_bad_inputs(scene: dict, run_cli, tmp_path: Path) -> None:
     model, video = scene["model"], scene["video"]
     assert_one_clear_error(run_cli("detect", model, "--source", "nonsense-source"), 2, "unknown source")
     assert_one_clear_error(run_cli("detect", model, "--source", "/dev/video99"), 1, "/dev/video99")
+    assert_one_clear_error(run_cli("detect", model, "--source", "9"), 1, "cannot open camera 9")
     assert_one_clear_error(run_cli("detect", tmp_path / "none.tflite", "--source", video), 1, "model not found")
     assert_one_clear_error(run_cli("detect", model, "--source", video, "--roi", "1,2,3"), 2, "--roi")
     with socket.socket() as busy:

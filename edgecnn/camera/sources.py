@@ -43,6 +43,7 @@ class CaptureSource:
         self.fps = 0.0
 
     def open(self) -> None:
+        _quiet_opencv()
         self.cap = cv2.VideoCapture(self.target)
         if not self.cap.isOpened():
             self.cap.release()
@@ -130,6 +131,14 @@ class PiCameraSource:
                 self.cam.close()
             finally:
                 self.cam = None
+
+
+def _quiet_opencv() -> None:
+    """OpenCV prints its own multi-line warnings when a device fails to open; ours is the one line."""
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    except AttributeError:  # builds without the logging utilities
+        pass
 
 
 def open_source(text: str) -> Source:
