@@ -51,7 +51,9 @@ def search(tf: Any, model: Any, saved: Path, run: RunDir, card: Card, cfg: Quant
         def selective(k: int) -> bytes:
             if not worst:
                 calib = calibration_set(run, card, full, data_override)[0]
-                worst.extend(r["tensor"] for r in debugger_statistics(tf, saved, calib, full))
+                rows = debugger_statistics(tf, saved, calib, full)
+                rows.sort(key=lambda r: -(r["relative_rmse"] if r["relative_rmse"] == r["relative_rmse"] else 0.0))
+                worst.extend(r["tensor"] for r in rows)  # worst relative error first
             return _selective(tf, saved, full, calibration_set(run, card, full, data_override)[0], worst[:k])
 
         steps += [(f"keep the {k} worst layer(s) in float", lambda k=k: selective(k)) for k in (1, 2, 3)]

@@ -47,13 +47,25 @@ def debugger_statistics(tf: Any, saved: Path, calib: np.ndarray, cfg: QuantizeCo
     conv = tf.lite.TFLiteConverter.from_saved_model(str(saved))
     configure(tf, conv, QuantizeConfig(mode="int8", io="float32", calib_samples=cfg.calib_samples), calib)
     options = tf.lite.experimental.QuantizationDebugOptions(
-        layer_debug_metrics={"mean_abs_error": lambda diff: float(np.mean(np.abs(diff)))})
+        layer_debug_metrics={"mean_abs_error": lambda diff: float(np.mean(np.abs(diff)))},
+        layer_direct_compare_metrics={"relative_rmse": relative_rmse})
     debugger = tf.lite.experimental.QuantizationDebugger(
         converter=conv, debug_dataset=lambda: ([x[None]] for x in calib), debug_options=options)
     debugger.run()
     buf = io.StringIO()
     debugger.layer_statistics_dump(buf)
     return sorted(parse_statistics(buf.getvalue()), key=lambda r: -r["rmse_over_scale"])
+
+
+def relative_rmse(float_value: np.ndarray, quant_value: np.ndarray, scale: float, zero_point: int) -> float:
+    """RMSE of the dequantized layer output relative to the spread (std) of its float output.
+
+    Comparable across layers whatever their scale: it says how much of a layer's signal the
+    quantization noise amounts to. The budget's selective step keeps the worst of these in float.
+    """
+    f = np.asarray(float_value, dtype=np.float64)
+    q = (np.asarray(quant_value, dtype=np.int64) - int(zero_point)) * float(scale)
+    return float(np.sqrt(np.mean((f - q) ** 2)) / (np.std(f) + 1e-9))
 
 
 def parse_statistics(text: str) -> list[dict[str, Any]]:
@@ -66,7 +78,8 @@ def parse_statistics(text: str) -> list[dict[str, Any]]:
                      "elements": int(float(rec["num_elements"])), "rmse": rmse, "scale": scale,
                      "rmse_over_scale": rmse / scale if scale else float("inf"),
                      "max_abs_error": float(rec["max_abs_error"]),
-                     "mean_abs_error": float(rec.get("mean_abs_error") or "nan")})
+                     "mean_abs_error": float(rec.get("mean_abs_error") or "nan"),
+                     "relative_rmse": float(rec.get("relative_rmse") or "nan")})
     return rows
 
 
@@ -77,11 +90,12 @@ def short(name: str, width: int = 48) -> str:
 
 
 def table_rows(report: dict[str, Any], limit: int | None = None) -> list[tuple[str, ...]]:
-    return [(str(r["order"]), r["op"], short(r["tensor"]), f"{r['rmse_over_scale']:.3f}", f"{r['rmse']:.5f}",
-             f"{r['scale']:.5f}", f"{r['max_abs_error']:.4f}") for r in report["layers"][:limit]]
+    return [(str(r["order"]), r["op"], short(r["tensor"]), f"{r['rmse_over_scale']:.3f}",
+             f"{r['relative_rmse']:.4f}", f"{r['rmse']:.5f}", f"{r['scale']:.5f}", f"{r['max_abs_error']:.4f}")
+            for r in report["layers"][:limit]]
 
 
-HEADER = ("#", "op", "layer", "RMSE/scale", "RMSE", "scale", "max |err|")
+HEADER = ("#", "op", "layer", "RMSE/scale", "RMSE/std", "RMSE", "scale", "max |err|")
 
 
 def write_layer_report(report: dict[str, Any], run_dir: Path) -> list[Path]:
@@ -92,7 +106,8 @@ def write_layer_report(report: dict[str, Any], run_dir: Path) -> list[Path]:
     atomic.write_json(paths[0], report)
     md = [f"# Per-layer quantization error: {run_dir.name}", "",
           f"{report['samples']} calibration images; layers sorted by RMSE / scale (error in quantization "
-          f"steps; rounding alone gives {ROUNDING_FLOOR:.3f}).", "", md_table(HEADER, table_rows(report)), "",
+          f"steps; rounding alone gives {ROUNDING_FLOOR:.3f}). RMSE / std is the error relative to the "
+          f"spread of the layer's float output.", "", md_table(HEADER, table_rows(report)), "",
           "![RMSE / scale per layer](quant_layers.png)", ""]
     atomic.write_text(paths[1], "\n".join(md))
     plt = pyplot()

@@ -138,7 +138,8 @@ def _layer_report(run_dir: Path, cfg: Any, data_override: str | None, as_json: b
     report = layer_report(run_dir, cfg, data_override)
     write_layer_report(report, run_dir)
     if not as_json:
-        click.echo("worst layers (RMSE / scale; rounding alone is 0.289):")
+        click.echo("worst layers (RMSE / scale: error in quantization steps, rounding alone is 0.289; "
+                   "RMSE / std: error relative to the float output's spread):")
         click.echo(text_table(HEADER, table_rows(report, 10)))
         click.echo(f"per-layer report in {run_dir / 'quant_layers.md'}")
     return report
