@@ -63,7 +63,7 @@ def main() -> None:
     bench = run_bench(Classifier(args.model), runs=300, warmup=30, cold_start=False)
     model_fps = 1e3 / bench["invoke"]["p50_ms"]
     rows = []
-    for label, serve in (("detect loop", None), ("detect loop + web view (JPEG encode)", "127.0.0.1:0")):
+    for label, serve in (("detect loop", None), ("detect loop + --serve, no viewer", "127.0.0.1:0")):
         camera = MemoryCamera(frames, fps=model_fps * 1.25)  # a little faster than the model: never starves it
         opts = DetectOptions(model=args.model, source="memory", max_frames=args.frames, serve=serve,
                              events="/dev/null")

@@ -125,8 +125,7 @@ class Detector:
         t1 = time.perf_counter()
         region = self._region(frame)
         patch = crop(frame, region) if region is not None or self.roi is None else None
-        tensor = None if patch is None else self.clf.input_tensor(
-            self.clf.prepare(to_model_colour(patch, self.clf.color)))
+        tensor = None if patch is None else self.clf.input_tensor(self._prepare(patch))
         t2 = time.perf_counter()
         raw = None if tensor is None else self.clf.model.invoke(tensor)
         t3 = time.perf_counter()
@@ -135,14 +134,15 @@ class Detector:
         event = self.tracker.update(self.label, self.score, self.timer.frames, time.time(), region)
         t4 = time.perf_counter()
         jpeg = None
-        if view is not None or self.show or (event and self.opts.snapshots):
+        publish = view is not None and view.wants_frame(t4)
+        if publish or self.show or (event and self.opts.snapshots):
             stage_ms = {k: v[-1] * 1e3 for k, v in self.timer.samples.items() if v}
             annotated = draw(frame, self.label, self.score, region, self.timer.recent_fps, stage_ms)
             if self.show:
                 self._window(annotated)
-            if view is not None or (event and self.opts.snapshots):
+            if publish or (event and self.opts.snapshots):
                 jpeg = encode_jpeg(annotated)
-            if view is not None:
+            if publish and view is not None:
                 view.publish(jpeg)
         if event and self.sink:
             self.sink.emit(event, jpeg)
@@ -151,6 +151,13 @@ class Detector:
                                ("postprocess", t4 - t3), ("draw_encode", t5 - t4)):
             self.timer.add(stage, seconds)
         self.timer.frame_done()
+
+    def _prepare(self, patch: np.ndarray) -> np.ndarray:
+        """BGR patch -> model-sized image in the card's colours. For RGB, resize first: a channel
+        swap commutes exactly with resizing and costs (model size / frame size) as much."""
+        if self.clf.color == "rgb":
+            return to_model_colour(self.clf.prepare(patch), "rgb")
+        return self.clf.prepare(to_model_colour(patch, "gray"))  # the order training used
 
     def _window(self, annotated: np.ndarray) -> None:
         import cv2

@@ -64,12 +64,22 @@ def parse_serve(text: str) -> tuple[str, int]:
 class LiveView:
     """Latest JPEG and a status callback shared between the loop and the HTTP threads."""
 
-    def __init__(self, status: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, status: Callable[[], dict[str, Any]], max_fps: float = 15.0) -> None:
         self.status = status
         self.jpeg = b""
         self.seq = 0
         self.cond = threading.Condition()
         self.closed = False
+        self.clients = 0
+        self.interval = 1.0 / max_fps
+        self.last = 0.0
+
+    def wants_frame(self, now: float) -> bool:
+        """Encode only for a watcher, at most max_fps: the stream never slows the loop much."""
+        if (self.clients or not self.jpeg) and now - self.last >= self.interval:
+            self.last = now
+            return True
+        return False
 
     def publish(self, jpeg: bytes) -> None:
         with self.cond:
@@ -114,6 +124,8 @@ def _handler(view: LiveView) -> type[BaseHTTPRequestHandler]:
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
             seq = -1
+            with view.cond:
+                view.clients += 1
             try:
                 while not view.closed:
                     seq, jpeg = view.next_frame(seq)
@@ -123,6 +135,9 @@ def _handler(view: LiveView) -> type[BaseHTTPRequestHandler]:
                                      f"Content-Length: {len(jpeg)}\r\n\r\n".encode() + jpeg + b"\r\n")
             except (BrokenPipeError, ConnectionResetError, TimeoutError):
                 pass
+            finally:
+                with view.cond:
+                    view.clients -= 1
 
     return Handler
 
