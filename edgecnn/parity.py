@@ -39,6 +39,9 @@ def run_parity(run_dir: str | Path, max_drop: float = 1.0, data_override: str | 
     """Evaluate, compare, and return the report dict (see `compare`)."""
     run = RunDir(Path(run_dir))
     card = run.require_trained()
+    if card.sections.get("task") == "embedding":
+        raise EdgeCNNError(f"{run.path} holds a face embedder, not a classifier: measure it with "
+                           f"`edgecnn face evaluate --model {run.path} --data PEOPLE_DIR`")
     tflites = run.tflite_models()
     if not any(p.name != "model_float32.tflite" for p in tflites):
         raise EdgeCNNError(f"{run.path} has no quantized model; run `edgecnn quantize {run.path}` first")

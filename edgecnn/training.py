@@ -61,7 +61,7 @@ def train(data: str, out: str | Path, cfg: TrainConfig, overwrite: bool = False)
     card = Card(tuple(ds.labels), InputSpec(*(int(v) for v in shape)), pre,
                 name=Path(data).name if data != "digits" else "digits",
                 sections=_sections(data, ds, parts, cfg, history, val_acc, test_acc, seconds))
-    _write_run(run, model, card, ds, parts, cfg, history, overwrite)
+    write_run(run, model, card, ds, parts, cfg, history, overwrite)
     return TrainResult(run, card, val_acc, test_acc, len(history["loss"]), seconds)
 
 
@@ -107,7 +107,7 @@ def _sections(data: str, ds: Dataset, parts: dict, cfg: TrainConfig, history: di
     }
 
 
-def _write_run(run: RunDir, model: Any, card: Card, ds: Dataset, parts: dict,
+def write_run(run: RunDir, model: Any, card: Card, ds: Dataset, parts: dict,
                cfg: TrainConfig, history: dict, overwrite: bool) -> None:
     """Write every artifact to a temporary name first; card.json (the run's 'done' mark) last."""
     run.path.mkdir(parents=True, exist_ok=True)
@@ -138,7 +138,9 @@ class EpochProgress(_epoch_progress_base()):  # type: ignore[misc]
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
-        parts = [f"loss {logs.get('loss', 0):.3f}", f"acc {logs.get('accuracy', 0):.3f}"]
+        parts = [f"loss {logs.get('loss', 0):.3f}"]
+        if "accuracy" in logs:
+            parts.append(f"acc {logs['accuracy']:.3f}")
         if "val_accuracy" in logs:
             parts.append(f"val_acc {logs['val_accuracy']:.3f}")
         self.bar.update(1, " ".join(parts))

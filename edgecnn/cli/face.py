@@ -1,0 +1,94 @@
+"""`edgecnn face ...`: train and evaluate a face embedder (enrol / verify / unlock come next)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edgecnn.cli import cli
+from edgecnn.cli.common import emit_json, parse_size, quiet_for_json
+
+
+@cli.group()
+def face() -> None:
+    """Face verification with an int8 embedding CNN: train, evaluate (FAR / FRR / EER)."""
+
+
+@face.command("train")
+@click.argument("data", type=click.Path(path_type=str))
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Run folder to write; then `edgecnn quantize RUN_DIR` makes the int8 model.")
+@click.option("--size", help="Input size N or HxW [64x56].")
+@click.option("--dim", type=int, help="Embedding length [128].")
+@click.option("--epochs", type=int, help="Training epochs [60].")
+@click.option("--margin", type=float, help="Additive cosine margin of the AM-softmax loss [0.35].")
+@click.option("--seed", type=int, help="Seed [0].")
+@click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
+def face_train_cmd(data: str, out: Path, size: str | None, overwrite: bool, **options: Any) -> None:
+    """Train a face embedding CNN on DATA (one sub-folder per person) with an additive-margin
+    softmax loss; the exported model maps a face to a unit-length vector."""
+    from edgecnn.face.training import FaceConfig
+    from edgecnn.recipes import build, merge
+
+    options["height"], options["width"] = parse_size(size)
+    cfg = build(FaceConfig, merge({}, options), "options")
+    from edgecnn.face.training import face_train
+
+    card = face_train(data, out, cfg, overwrite)
+    click.echo(f"trained a {cfg.dim}-d face embedder on {card.num_classes} identities -> {out}/model.keras; "
+               f"next: edgecnn quantize {out}")
+
+
+@face.command("evaluate")
+@click.option("--model", "model", required=True, type=click.Path(exists=True, path_type=Path),
+              help="A run folder, or its model_int8.tflite (model_float32.tflite beside it is the float side).")
+@click.option("--data", required=True, type=click.Path(path_type=str),
+              help="Identity folder of people to verify (best: people the model never saw).")
+@click.option("--enroll", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Images per person enrolled as the template; the rest probe.")
+@click.option("--target-far", default=0.01, show_default=True, type=click.FloatRange(0, 1),
+              help="Report the threshold that keeps the false accept rate at or below this.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the report here ('-': stdout).")
+def face_evaluate_cmd(model: Path, data: str, enroll: int, target_far: float, json_path: str | None) -> None:
+    """Verification metrics of the float and int8 embedders side by side: every genuine and impostor
+    pair among the identities in --data, FAR / FRR at the EER threshold, EER, the threshold for a
+    target FAR, and the mean cosine between float and int8 embeddings."""
+    from edgecnn import atomic
+    from edgecnn.errors import EdgeCNNError
+    from edgecnn.face.evaluate import evaluate
+
+    quiet_for_json(json_path == "-")
+    folder = model if model.is_dir() else model.parent
+    models = {name: folder / f"model_{kind}.tflite" for name, kind in (("float", "float32"), ("int8", "int8"))}
+    if model.is_file():
+        models["int8"] = model
+    models = {k: v for k, v in models.items() if v.is_file()}
+    if not models:
+        raise EdgeCNNError(f"no model_int8.tflite / model_float32.tflite in {folder}; run edgecnn quantize first")
+    report = evaluate(models, data, enroll, target_far)
+    if json_path == "-":
+        emit_json({k: v for k, v in report.items()})
+    elif json_path:
+        atomic.write_json(json_path, report)
+    if json_path != "-":
+        click.echo(_table(report, target_far))
+
+
+def _table(report: dict[str, Any], target_far: float) -> str:
+    lines = [f"{report['identities']} identities, {report['images']} images, enrol {report['enroll']} each",
+             f"{'model':7}{'EER':>8}{'threshold':>11}{'FAR':>8}{'FRR':>8}{'genuine':>9}{'impostor':>10}"
+             f"{'thr@FAR' + format(target_far, 'g'):>14}{'FRR there':>11}"]
+    for name in ("float", "int8"):
+        if name in report:
+            r = report[name]
+            lines.append(f"{name:7}{r['eer'] * 100:7.2f}%{r['threshold']:11.4f}{r['far'] * 100:7.2f}%"
+                         f"{r['frr'] * 100:7.2f}%{r['n_genuine']:9d}{r['n_impostor']:10d}"
+                         f"{r['threshold_at_target_far']:14.4f}{r['frr_at_target_far'] * 100:10.2f}%")
+    if "mean_cosine_float_int8" in report:
+        lines.append(f"float vs int8: mean embedding cosine {report['mean_cosine_float_int8']:.5f}, "
+                     f"EER change {report['eer_delta_pp']:+.2f} pp")
+    n_imp = next(report[k]["n_impostor"] for k in ("int8", "float") if k in report)
+    lines.append(f"a FAR of {target_far:g} rests on {n_imp} impostor pairs ({target_far * n_imp:.1f} false accepts)")
+    return "\n".join(lines)

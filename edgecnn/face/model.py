@@ -1,0 +1,51 @@
+"""The face embedding CNN and its additive-margin softmax (CosFace / AM-softmax) training head."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from edgecnn.tf_env import import_tf
+
+
+def make_embedder(input_shape: Sequence[int], dim: int = 64, filters: Sequence[int] = (32, 64, 128),
+                  dropout: float = 0.2) -> Any:
+    """conv-BN-ReLU + max-pool blocks, global average pooling, dense `dim`, L2 normalisation."""
+    _, keras = import_tf()
+    L = keras.layers
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    x = inputs
+    for i, f in enumerate(filters):
+        x = L.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv{i + 1}")(x)
+        x = L.BatchNormalization(momentum=0.9, name=f"bn{i + 1}")(x)
+        x = L.ReLU(name=f"relu{i + 1}")(x)
+        x = L.MaxPooling2D(2, name=f"pool{i + 1}")(x)
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    x = L.Dropout(dropout, name="dropout")(x)
+    x = L.Dense(dim, name="embedding")(x)
+    outputs = L.UnitNormalization(name="l2norm")(x)
+    return keras.Model(inputs, outputs, name="edgecnn_face_embedder")
+
+
+def margin_trainer(embedder: Any, identities: int) -> Any:
+    """embedder + a cosine head (unit-length class weights): outputs cos(embedding, class)."""
+    _, keras = import_tf()
+
+    class CosineHead(keras.layers.Layer):
+        def build(self, shape: Any) -> None:
+            self.w = self.add_weight(shape=(shape[-1], identities), initializer="glorot_uniform", name="w")
+
+        def call(self, e: Any) -> Any:
+            return keras.ops.matmul(e, keras.ops.normalize(self.w, axis=0))
+
+    return keras.Model(embedder.input, CosineHead(name="cosine_head")(embedder.output))
+
+
+def am_softmax_loss(identities: int, scale: float = 30.0, margin: float = 0.35) -> Callable[[Any, Any], Any]:
+    """Cross-entropy on scale * (cos - margin at the true class): pulls each class together by a margin."""
+    _, keras = import_tf()
+
+    def loss(y_true: Any, cos: Any) -> Any:
+        onehot = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32"), identities)
+        return keras.losses.categorical_crossentropy(onehot, scale * (cos - margin * onehot), from_logits=True)
+
+    return loss
