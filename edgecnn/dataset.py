@@ -5,6 +5,7 @@ No TensorFlow here: the arrays feed the tf.data pipeline (data.py), calibration 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from edgecnn.progress import info, track
 
 BUILTIN = ("digits",)
 DEFAULT_SIZE = 64
+
+
+Transform = Callable[[np.ndarray], np.ndarray]
 
 
 class DataError(EdgeCNNError):
@@ -39,8 +43,9 @@ class Dataset:
 
 
 def load_dataset(data: str, height: int | None, width: int | None, color: str | None,
-                 resize: str = "area") -> Dataset:
-    """Load `digits` or an image folder (one sub-folder per class) at the requested size."""
+                 resize: str = "area", transform: Transform | None = None) -> Dataset:
+    """Load `digits` or an image folder (one sub-folder per class) at the requested size;
+    `transform` (e.g. a face crop) applies to each image before resizing."""
     if data in BUILTIN:
         return _load_digits(height, width, resize)
     root = Path(data)
@@ -54,7 +59,7 @@ def load_dataset(data: str, height: int | None, width: int | None, color: str | 
     h, w = _size(height, width, DEFAULT_SIZE, DEFAULT_SIZE)
     labels = sorted(files)
     ids = [f"{lab}/{f.name}" for lab in labels for f in files[lab]]
-    images, ok, skipped = _read_images(root, ids, h, w, color, resize)
+    images, ok, skipped = _read_images(root, ids, h, w, color, resize, transform)
     ids = [i for i, good in zip(ids, ok) if good]
     targets = np.array([labels.index(i.split("/", 1)[0]) for i in ids], dtype=np.int64)
     for i, lab in enumerate(labels):
@@ -67,7 +72,7 @@ def load_dataset(data: str, height: int | None, width: int | None, color: str | 
 
 
 def load_ids(source: str, ids: list[str], labels: list[str], height: int, width: int,
-             color: str, resize: str) -> tuple[np.ndarray, np.ndarray]:
+             color: str, resize: str, transform: Transform | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Reload the images a split names (ids recorded at training) -> (images, targets)."""
     if source in BUILTIN:
         full = _load_digits(height, width, resize)
@@ -76,7 +81,7 @@ def load_ids(source: str, ids: list[str], labels: list[str], height: int, width:
     root = Path(source)
     if not root.is_dir():
         raise DataError(f"the training data folder {source} is gone; pass --data DIR to point at it")
-    images, ok, skipped = _read_images(root, ids, height, width, color, resize)
+    images, ok, skipped = _read_images(root, ids, height, width, color, resize, transform)
     if skipped:
         raise DataError(f"{len(skipped)} image(s) of the recorded split are missing or unreadable, "
                         f"e.g. {skipped[0]}; the data folder changed since training")
@@ -121,13 +126,14 @@ def _detect_color(sample: list[Path]) -> str:
     return "rgb" if "rgb" in colors else "gray"
 
 
-def _read_images(root: Path, ids: list[str], h: int, w: int, color: str,
-                 resize: str) -> tuple[np.ndarray, list[bool], list[str]]:
+def _read_images(root: Path, ids: list[str], h: int, w: int, color: str, resize: str,
+                 transform: Transform | None = None) -> tuple[np.ndarray, list[bool], list[str]]:
     out = np.zeros((len(ids), h, w, 1 if color == "gray" else 3), dtype=np.uint8)
     ok, skipped = [], []
     for n, rel in enumerate(track(ids, len(ids), "reading images")):
         try:
-            out[n] = resize_image(load_image(root / rel, color), h, w, resize)
+            img = load_image(root / rel, color)
+            out[n] = resize_image(transform(img) if transform else img, h, w, resize)
             ok.append(True)
         except ImageError:
             ok.append(False)

@@ -70,6 +70,7 @@ def load_split_images(run: RunDir, card: Card, name: str,
                       data_override: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Images and targets of split `name` ("train", "val" or "test") at the card's input size."""
     from edgecnn.dataset import load_ids
+    from edgecnn.face.detect import cropper_from
 
     split = run.read_split()
     ids = split["ids"][name]
@@ -77,4 +78,6 @@ def load_split_images(run: RunDir, card: Card, name: str,
         raise EdgeCNNError(f"the {name} split of {run.path} is empty")
     source = data_override or split["source"]
     spec, pre = card.input, card.preprocessing
-    return load_ids(source, ids, list(card.labels), spec.height, spec.width, pre.color, pre.resize)
+    cropper = cropper_from(card.sections.get("face_crop"))  # face embedders train on detected crops
+    return load_ids(source, ids, list(card.labels), spec.height, spec.width, pre.color, pre.resize,
+                    cropper.transform() if cropper else None)

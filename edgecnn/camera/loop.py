@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from edgecnn.camera.overlay import draw, encode_jpeg, gui_available
 from edgecnn.camera.regions import FaceFinder, Region, crop, parse_roi, to_model_colour
 from edgecnn.camera.smoothing import EventTracker, Smoother
 from edgecnn.camera.sources import Source, open_source
+from edgecnn.camera.stream import install_stop_signals, restore_signals
 from edgecnn.camera.timings import StageTimer
 from edgecnn.camera.web import LiveView, WebServer, parse_serve
 from edgecnn.runtime import Classifier
@@ -82,7 +82,7 @@ class Detector:
         """Run until the source ends, --max-frames / --duration, Ctrl-C or SIGTERM; return the status."""
         self.source.open()
         server = view = None
-        old = _install_signals(self.stop)
+        old = install_stop_signals(self.stop)
         try:
             self.sink = EventSink(self.opts.events, self.opts.snapshots)
             if self.server_addr:
@@ -94,7 +94,7 @@ class Detector:
                 self.capture = LatestFrameCapture(self.source, pace_fps=pace or None).start()
             self._loop(view)
         finally:
-            _restore_signals(old)
+            restore_signals(old)
             if self.capture:
                 self.capture.stop()
             self.source.close()
@@ -171,17 +171,3 @@ class Detector:
             found = self.faces.find(frame)
             return found[0] if found else None
         return self.roi if isinstance(self.roi, tuple) else None
-
-
-def _install_signals(stop: threading.Event) -> dict[int, Any]:
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    old = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        old[sig] = signal.signal(sig, lambda *_: stop.set())
-    return old
-
-
-def _restore_signals(old: dict[int, Any]) -> None:
-    for sig, handler in old.items():
-        signal.signal(sig, handler)

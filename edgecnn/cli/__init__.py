@@ -26,7 +26,7 @@ def cli(debug: bool) -> None:
     Workstation:  train -> quantize -> parity   (needs pip install 'edgecnn[train]')
     Device:       classify, inspect, bench, detect   (numpy + OpenCV + LiteRT only)
     Edge TPU:     edgetpu check, edgetpu compile
-    Faces:        face train, face evaluate
+    Faces:        face train, evaluate, demo; face enroll, verify, unlock, list, remove
     All at once:  quickstart
     """
     if debug:
@@ -67,6 +67,6 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-from edgecnn.cli import camera, device, edgetpu, face, workstation  # noqa: E402  (registers the commands)
+from edgecnn.cli import camera, device, edgetpu, face, face_device, workstation  # noqa: E402,F401  (registers the commands)
 
-__all__ = ["cli", "main", "camera", "device", "edgetpu", "face", "workstation"]
+__all__ = ["cli", "main", "camera", "device", "edgetpu", "face", "face_device", "workstation"]

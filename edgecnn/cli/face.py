@@ -1,4 +1,4 @@
-"""`edgecnn face ...`: train and evaluate a face embedder (enrol / verify / unlock come next)."""
+"""`edgecnn face train | evaluate | demo`: the workstation side of face unlock."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from edgecnn.cli.common import emit_json, parse_size, quiet_for_json
 
 @cli.group()
 def face() -> None:
-    """Face verification with an int8 embedding CNN: train, evaluate (FAR / FRR / EER)."""
+    """Face unlock with an int8 embedding CNN: train and evaluate (FAR / FRR / EER) on the
+    workstation; enroll, verify, unlock, list and remove on the device."""
 
 
 @face.command("train")
@@ -25,6 +26,8 @@ def face() -> None:
 @click.option("--epochs", type=int, help="Training epochs [60].")
 @click.option("--margin", type=float, help="Additive cosine margin of the AM-softmax loss [0.35].")
 @click.option("--seed", type=int, help="Seed [0].")
+@click.option("--no-detect", "detect", flag_value=False, default=None,
+              help="Train on whole images (already face crops) instead of Haar-detected, levelled crops.")
 @click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
 def face_train_cmd(data: str, out: Path, size: str | None, overwrite: bool, **options: Any) -> None:
     """Train a face embedding CNN on DATA (one sub-folder per person) with an additive-margin
@@ -50,8 +53,13 @@ def face_train_cmd(data: str, out: Path, size: str | None, overwrite: bool, **op
               help="Images per person enrolled as the template; the rest probe.")
 @click.option("--target-far", default=0.01, show_default=True, type=click.FloatRange(0, 1),
               help="Report the threshold that keeps the false accept rate at or below this.")
+@click.option("--no-detect", "detect", is_flag=True, default=True, flag_value=False,
+              help="Embed whole images instead of the largest detected face (as the device does).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the report here ('-': stdout).")
-def face_evaluate_cmd(model: Path, data: str, enroll: int, target_far: float, json_path: str | None) -> None:
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+              help="DET curve PNG [det.png beside --json FILE, else none].")
+def face_evaluate_cmd(model: Path, data: str, enroll: int, target_far: float, detect: bool,
+                      json_path: str | None, plot_path: str | None) -> None:
     """Verification metrics of the float and int8 embedders side by side: every genuine and impostor
     pair among the identities in --data, FAR / FRR at the EER threshold, EER, the threshold for a
     target FAR, and the mean cosine between float and int8 embeddings."""
@@ -67,9 +75,18 @@ def face_evaluate_cmd(model: Path, data: str, enroll: int, target_far: float, js
     models = {k: v for k, v in models.items() if v.is_file()}
     if not models:
         raise EdgeCNNError(f"no model_int8.tflite / model_float32.tflite in {folder}; run edgecnn quantize first")
-    report = evaluate(models, data, enroll, target_far)
+    report = evaluate(models, data, enroll, target_far, detect)
+    if plot_path is None and json_path not in (None, "-"):
+        plot_path = str(Path(json_path).with_name("det.png"))
+    if plot_path:
+        from edgecnn.face.plots import det_png
+
+        if det_png(report, plot_path):
+            report["plot"] = plot_path
+        else:
+            click.echo("note: no DET plot without matplotlib (pip install 'edgecnn[train]')", err=True)
     if json_path == "-":
-        emit_json({k: v for k, v in report.items()})
+        emit_json(report)
     elif json_path:
         atomic.write_json(json_path, report)
     if json_path != "-":
@@ -91,4 +108,8 @@ def _table(report: dict[str, Any], target_far: float) -> str:
                      f"EER change {report['eer_delta_pp']:+.2f} pp")
     n_imp = next(report[k]["n_impostor"] for k in ("int8", "float") if k in report)
     lines.append(f"a FAR of {target_far:g} rests on {n_imp} impostor pairs ({target_far * n_imp:.1f} false accepts)")
+    if report.get("no_face"):
+        lines.append(f"no face detected in {report['no_face']} of {report['images']} images (embedded whole)")
+    if report.get("plot"):
+        lines.append(f"DET curve: {report['plot']}")
     return "\n".join(lines)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgecnn.camera.regions import to_model_colour
 from edgecnn.face.metrics import l2_normalize
 from edgecnn.images import load_image
 from edgecnn.runtime import Classifier
@@ -27,6 +28,10 @@ class Embedder:
     def embed(self, image: np.ndarray) -> np.ndarray:
         raw = self.clf.model.invoke(self.clf.input_tensor(self.clf.prepare(image)))
         return l2_normalize(dequantize(raw, self.clf.model.output).reshape(-1)).astype(np.float32)
+
+    def embed_bgr(self, bgr: np.ndarray) -> np.ndarray:
+        """Embed an OpenCV BGR crop (camera frames, detector output)."""
+        return self.embed(to_model_colour(bgr, self.color))
 
     def embed_file(self, path: str | Path) -> np.ndarray:
         return self.embed(load_image(path, self.color))

@@ -8,18 +8,21 @@ from edgecnn.tf_env import import_tf
 
 
 def make_embedder(input_shape: Sequence[int], dim: int = 64, filters: Sequence[int] = (32, 64, 128),
-                  dropout: float = 0.2) -> Any:
-    """conv-BN-ReLU + max-pool blocks, global average pooling, dense `dim`, L2 normalisation."""
+                  dropout: float = 0.2, convs: int = 1, pooling: str = "gap") -> Any:
+    """Blocks of `convs` x (conv-BN-ReLU) + max-pool, then global average pooling ("gap") or the
+    whole feature map ("flatten": keeps where things are), dense `dim`, L2 normalisation."""
     _, keras = import_tf()
     L = keras.layers
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs
     for i, f in enumerate(filters):
-        x = L.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv{i + 1}")(x)
-        x = L.BatchNormalization(momentum=0.9, name=f"bn{i + 1}")(x)
-        x = L.ReLU(name=f"relu{i + 1}")(x)
+        for j in range(convs):
+            tag = f"{i + 1}" if convs == 1 else f"{i + 1}_{j + 1}"
+            x = L.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv{tag}")(x)
+            x = L.BatchNormalization(momentum=0.9, name=f"bn{tag}")(x)
+            x = L.ReLU(name=f"relu{tag}")(x)
         x = L.MaxPooling2D(2, name=f"pool{i + 1}")(x)
-    x = L.GlobalAveragePooling2D(name="gap")(x)
+    x = L.GlobalAveragePooling2D(name="gap")(x) if pooling == "gap" else L.Flatten(name="flatten")(x)
     x = L.Dropout(dropout, name="dropout")(x)
     x = L.Dense(dim, name="embedding")(x)
     outputs = L.UnitNormalization(name="l2norm")(x)

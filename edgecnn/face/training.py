@@ -14,6 +14,7 @@ from edgecnn.config import TrainConfig
 from edgecnn.data import make_dataset
 from edgecnn.dataset import load_dataset, split_indices
 from edgecnn.errors import EdgeCNNUsageError
+from edgecnn.face.detect import FaceCropper
 from edgecnn.face.model import am_softmax_loss, make_embedder, margin_trainer
 from edgecnn.models import preprocessing_for
 from edgecnn.progress import info
@@ -40,6 +41,7 @@ class FaceConfig:
     seed: int = 0
     test_fraction: float = 0.1  # per identity, held out for a sanity check (verification uses other people)
     flip: bool = True
+    detect: bool = True  # train on Haar-detected, levelled crops: the device's own framing
     shift: float = 0.05
     zoom: float = 0.05
 
@@ -55,7 +57,11 @@ def face_train(data: str, out: str | Path, cfg: FaceConfig, overwrite: bool = Fa
         raise EdgeCNNUsageError(f"{run.path} already holds a trained model; pass --overwrite or another --out")
     tf, keras = import_tf()
     keras.utils.set_random_seed(cfg.seed)
-    ds = load_dataset(data, cfg.height, cfg.width, cfg.color)
+    cropper = FaceCropper() if cfg.detect else None
+    transform = cropper.transform() if cropper else None
+    ds = load_dataset(data, cfg.height, cfg.width, cfg.color, transform=transform)
+    if cropper and cropper.misses:
+        info(f"no face found in {cropper.misses} of {len(ds.ids)} images; used them whole")
     parts = split_indices(ds.targets, 0.0, cfg.test_fraction, cfg.seed)
     info(f"{len(ds.labels)} identities, {len(ds.ids)} images: train {len(parts['train'])}")
     pre = preprocessing_for("cnn", ds.color)
@@ -73,6 +79,8 @@ def face_train(data: str, out: str | Path, cfg: FaceConfig, overwrite: bool = Fa
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     card = Card(tuple(ds.labels), InputSpec(*(int(v) for v in ds.images.shape[1:])), pre,
                 name=Path(data).name, sections=_sections(ds, parts, cfg, seconds))
+    if cropper:
+        card = card.with_section("face_crop", cropper.settings())
     write_run(run, embedder, card, ds, parts, cfg, history, overwrite)  # type: ignore[arg-type]
     return card
 

@@ -1,0 +1,175 @@
+"""Find, level and crop faces for the embedder: OpenCV's Haar cascades, pluggable.
+
+A detector is anything with `find(bgr) -> list[Detection]` (largest first); a TFLite face detector
+can replace `HaarDetector` without touching enrolment, verification or unlock. `FaceCropper`
+turns the largest detection into the head crop the embedder was trained on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple, Protocol
+
+import cv2
+import numpy as np
+
+from edgecnn.errors import EdgeCNNError
+
+Box = tuple[int, int, int, int]  # x, y, w, h
+Point = tuple[float, float]
+
+
+class Detection(NamedTuple):
+    box: Box
+    eyes: tuple[Point, Point] | None  # (left-in-image, right-in-image) centres, when both were found
+
+
+class Face(NamedTuple):
+    """A face ready for the embedder: BGR crop, where it was, how many faces the frame held."""
+
+    image: np.ndarray
+    box: Box
+    aligned: bool
+    angle: float
+    faces_in_frame: int
+
+
+class Detector(Protocol):
+    def find(self, bgr: np.ndarray) -> list[Detection]: ...
+
+
+class NoFaceError(EdgeCNNError):
+    """No face where one was needed."""
+
+
+def _cascade(name: str) -> cv2.CascadeClassifier:
+    folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
+    if folder is None or not hasattr(cv2, "CascadeClassifier"):
+        raise EdgeCNNError("this OpenCV has no Haar cascades (OpenCV 5 removed them): "
+                           "pip install 'opencv-python-headless>=4.8,<5'")
+    cascade = cv2.CascadeClassifier(str(Path(folder) / name))
+    if cascade.empty():
+        raise EdgeCNNError(f"cannot load the Haar cascade {name} from {folder}")
+    return cascade
+
+
+class HaarDetector:
+    """Frontal-face cascade, then the eye cascade inside the upper half of each face."""
+
+    def __init__(self, min_size: int = 40, eyes: bool = True) -> None:
+        self.faces = _cascade("haarcascade_frontalface_default.xml")
+        self.eyes = _cascade("haarcascade_eye.xml") if eyes else None
+        self.min_size = min_size
+
+    def find(self, bgr: np.ndarray) -> list[Detection]:
+        gray = cv2.equalizeHist(_gray(bgr))
+        found = self.faces.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
+                                            minSize=(self.min_size, self.min_size))
+        boxes = sorted((tuple(int(v) for v in b) for b in found), key=lambda b: -b[2] * b[3])
+        return [Detection(b, self._eyes(gray, b)) for b in boxes]  # type: ignore[arg-type]
+
+    def _eyes(self, gray: np.ndarray, box: Box) -> tuple[Point, Point] | None:
+        """The two eye centres (frame coordinates), one per half of the face, or None."""
+        if self.eyes is None:
+            return None
+        x, y, w, h = box
+        top = gray[y + h // 5: y + h // 2 + h // 10, x: x + w]
+        found = self.eyes.detectMultiScale(top, scaleFactor=1.1, minNeighbors=4,
+                                           minSize=(max(8, w // 8), max(8, w // 8)), maxSize=(w // 2, w // 2))
+        centres = [(x + ex + ew / 2, y + h // 5 + ey + eh / 2) for ex, ey, ew, eh in found]
+        left = [c for c in centres if c[0] < x + w / 2]
+        right = [c for c in centres if c[0] >= x + w / 2]
+        if not left or not right:
+            return None
+        pick = lambda cs: max(cs, key=lambda c: -abs(c[1] - (y + 0.38 * h)))  # noqa: E731
+        return pick(left), pick(right)
+
+
+class FaceCropper:
+    """Largest face -> levelled head crop framed like the training images.
+
+    Framing: Haar boxes cover brows to mouth; the embedder learnt whole heads (ORL-style), so the
+    crop is the box widened `widen` times, made `tall` times as tall, centred `lift` box-heights above
+    the box centre. Eyes, when both are found and tilted by at most `max_angle` degrees, level it.
+    """
+
+    def __init__(self, detector: Detector | None = None, widen: float = 1.2, tall: float = 1.45,
+                 lift: float = 0.1, max_angle: float = 30.0) -> None:
+        self.detector = detector or HaarDetector()
+        self.widen, self.tall, self.lift, self.max_angle = widen, tall, lift, max_angle
+
+    def faces(self, bgr: np.ndarray) -> list[Detection]:
+        return self.detector.find(bgr)
+
+    def largest(self, bgr: np.ndarray) -> Face | None:
+        found = self.detector.find(bgr)
+        return self.crop(bgr, found[0], len(found)) if found else None
+
+    def crop(self, bgr: np.ndarray, det: Detection, count: int = 1) -> Face:
+        x, y, w, h = det.box
+        cx, cy = x + w / 2, y + h / 2 - self.lift * h
+        angle = 0.0
+        if det.eyes is not None:
+            (lx, ly), (rx, ry) = det.eyes
+            angle = math.degrees(math.atan2(ry - ly, rx - lx))
+            if abs(angle) > self.max_angle:
+                angle = 0.0
+        cw, ch = self.widen * w, self.tall * h
+        # rotate about the crop centre so the eyes lie level, then cut the window out
+        m = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
+        m[0, 2] += cw / 2 - cx
+        m[1, 2] += ch / 2 - cy
+        out = cv2.warpAffine(bgr, m, (max(1, round(cw)), max(1, round(ch))), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE)
+        if out.ndim == 2 and bgr.ndim == 3:  # OpenCV drops a single channel axis
+            out = out[:, :, None]
+        return Face(out, det.box, det.eyes is not None and angle != 0.0, angle, count)
+
+    def settings(self) -> dict[str, float | str]:
+        """What a model card records, so the device crops faces the way training did."""
+        return {"detector": type(self.detector).__name__, "widen": self.widen, "tall": self.tall,
+                "lift": self.lift, "max_angle": self.max_angle}
+
+    def transform(self) -> Callable[[np.ndarray], np.ndarray]:
+        """image -> its largest face crop, or the image itself when no face is found (counted)."""
+        self.misses = 0
+
+        def apply(image: np.ndarray) -> np.ndarray:
+            face = self.largest(image)
+            if face is None:
+                self.misses += 1
+                return image
+            return face.image
+        return apply
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    """Any of (H, W), (H, W, 1), (H, W, 3) -> (H, W) uint8 (BGR weights; RGB differs negligibly)."""
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return image.reshape(image.shape[0], image.shape[1])
+
+
+def cropper_from(settings: dict | None) -> FaceCropper | None:
+    """The cropper a card's "face_crop" section describes (None: the model takes whole images)."""
+    if not settings:
+        return None
+    return FaceCropper(None, float(settings.get("widen", 1.2)), float(settings.get("tall", 1.45)),
+                       float(settings.get("lift", 0.1)), float(settings.get("max_angle", 30.0)))
+
+
+def load_face(path: str | Path, cropper: FaceCropper | None) -> Face:
+    """A face from an image file: the largest detected (cropper given) or the whole image."""
+    from edgecnn.images import load_image
+
+    bgr = cv2.cvtColor(load_image(path, "rgb"), cv2.COLOR_RGB2BGR)
+    if cropper is None:
+        h, w = bgr.shape[:2]
+        return Face(bgr, (0, 0, w, h), False, 0.0, 1)
+    face = cropper.largest(bgr)
+    if face is None:
+        raise NoFaceError(f"no face found in {path}; use a frontal photo, or --no-detect for images "
+                          "that are already face crops")
+    return face

@@ -1,0 +1,152 @@
+"""Enrol, verify and unlock: detector + int8 embedder + gallery, on photos or a frame source."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from edgecnn.camera.sources import open_source
+from edgecnn.camera.stream import frames
+from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
+from edgecnn.face.detect import Face, FaceCropper, NoFaceError, cropper_from, load_face
+from edgecnn.face.embedder import Embedder
+from edgecnn.face.gallery import Gallery, GalleryError, Match, best_match, model_fingerprint
+from edgecnn.face.unlock import UnlockPolicy, UnlockState
+from edgecnn.images import ImageError, is_image_file
+from edgecnn.progress import info, track
+
+
+def resolve_model(gallery: Path, model: Path | None) -> Path:
+    """--model, else the model recorded in the gallery at its first enrolment."""
+    if model is None:
+        if not gallery.exists():
+            raise GalleryError(f"no gallery at {gallery}; enrol someone first (edgecnn face enroll --model ...)")
+        existing = Gallery(gallery)
+        recorded = existing.meta.get("model_path", "")
+        existing.close()
+        model = Path(recorded)
+        if not recorded or not model.is_file():
+            raise EdgeCNNUsageError(f"the gallery's model {recorded or '?'} is gone; pass --model")
+    elif not model.is_file():
+        raise EdgeCNNUsageError(f"model not found: {model}")
+    return model
+
+
+class FaceSession:
+    """One model, one gallery, one detector: everything enrol / verify / unlock share."""
+
+    def __init__(self, gallery: Path, model: Path | None, detect: bool = True, threshold: float | None = None,
+                 create: bool = False) -> None:
+        model = resolve_model(gallery, model)
+        self.embedder = Embedder(model)
+        self.gallery = Gallery(gallery, model_fingerprint(model), self.embedder.dim, create, model)
+        trained = cropper_from(self.embedder.card.sections.get("face_crop")) if self.embedder.card else None
+        self.cropper = (trained or FaceCropper()) if detect else None
+        self.threshold = self.gallery.threshold if threshold is None else threshold
+        self.notes: list[str] = []
+
+    def face_in(self, bgr: np.ndarray) -> Face | None:
+        if self.cropper is None:
+            h, w = bgr.shape[:2]
+            return Face(bgr, (0, 0, w, h), False, 0.0, 1)
+        return self.cropper.largest(bgr)
+
+    def enroll_images(self, folder: Path) -> tuple[list[np.ndarray], list[str]]:
+        """Embeddings of the largest face in each image of `folder`; images without one are skipped."""
+        if not folder.is_dir():
+            raise EdgeCNNUsageError(f"image folder not found: {folder}")
+        files = sorted(p for p in folder.iterdir() if is_image_file(p))
+        if not files:
+            raise EdgeCNNError(f"{folder} holds no images (jpg, png, bmp, pgm, ...)")
+        vectors, sources = [], []
+        for path in track(files, len(files), "enrolling"):
+            try:
+                face = load_face(path, self.cropper)
+            except (NoFaceError, ImageError) as exc:
+                self.notes.append(f"skipped: {exc}")
+                continue
+            if face.faces_in_frame > 1:
+                self.notes.append(f"{path.name}: {face.faces_in_frame} faces, used the largest")
+            vectors.append(self.embedder.embed_bgr(face.image))
+            sources.append(str(path))
+        if not vectors:
+            raise NoFaceError(f"no face found in any of the {len(files)} images of {folder}")
+        return vectors, sources
+
+    def enroll_source(self, source: str, shots: int, every: int = 3, max_frames: int = 600
+                      ) -> tuple[list[np.ndarray], list[str]]:
+        """`shots` embeddings from a camera: the largest face of every `every`-th frame that has one."""
+        vectors, sources, stop = [], [], threading.Event()
+        with frames(open_source(source), stop, max_frames=max_frames) as stream:
+            for index, _, bgr in stream:
+                if index % every:
+                    continue
+                face = self.face_in(bgr)
+                if face is None:
+                    continue
+                vectors.append(self.embedder.embed_bgr(face.image))
+                sources.append(f"{source}#frame{index}")
+                info(f"shot {len(vectors)}/{shots}")
+                if len(vectors) >= shots:
+                    break
+        if len(vectors) < shots:
+            raise NoFaceError(f"only {len(vectors)} of {shots} shots had a face in {max_frames} frames of "
+                              f"{source}; face the camera in good light")
+        return vectors, sources
+
+    def match(self, face: Face) -> Match:
+        names, templates = self._templates()
+        return best_match(names, templates, self.embedder.embed_bgr(face.image), self.threshold)
+
+    def verify_image(self, path: Path) -> tuple[Match, Face]:
+        face = load_face(path, self.cropper)
+        if face.faces_in_frame > 1:
+            self.notes.append(f"{face.faces_in_frame} faces in {path.name}, verified the largest")
+        return self.match(face), face
+
+    def verify_source(self, source: str, max_frames: int = 100) -> tuple[Match, Face]:
+        """The first frame of `source` that holds a face."""
+        with frames(open_source(source), threading.Event(), max_frames=max_frames) as stream:
+            for _, _, bgr in stream:
+                face = self.face_in(bgr)
+                if face is not None:
+                    return self.match(face), face
+        raise NoFaceError(f"no face in the first {max_frames} frames of {source}")
+
+    def unlock(self, source: str, policy: UnlockPolicy, emit: Callable[[dict[str, Any]], None],
+               duration: float | None = None, max_frames: int | None = None) -> dict[str, Any]:
+        """Run the unlock policy on every frame until the source ends, --duration or Ctrl-C."""
+        if not self.gallery.names():
+            raise EdgeCNNUsageError("the gallery is empty; enrol someone first (edgecnn face enroll)")
+        state, stop, count, faces = UnlockState(policy), threading.Event(), 0, 0
+        with frames(open_source(source), stop, duration, max_frames) as stream:
+            for index, t, bgr in stream:
+                face = self.face_in(bgr) if state.state != "lockout" or t >= state.lockout_until else None
+                match = self.match(face) if face is not None else None
+                faces += face is not None
+                for event in state.step(t, index, match):
+                    emit(event)
+                count = index + 1
+        return {"frames": count, "frames_with_face": faces, "unlocks": state.unlocks,
+                "lockouts": state.lockouts, "state": state.state, "threshold": self.threshold}
+
+    def _templates(self) -> tuple[list[str], np.ndarray]:
+        if not hasattr(self, "_cache"):
+            self._cache = self.gallery.templates()
+        return self._cache
+
+
+def json_lines(stream: IO[str] | None = None) -> Callable[[dict[str, Any]], None]:
+    """An emitter writing each event as one flushed JSON line."""
+    out = stream or sys.stdout
+
+    def emit(event: dict[str, Any]) -> None:
+        out.write(json.dumps(event) + "\n")
+        out.flush()
+    return emit
