@@ -36,14 +36,21 @@ class TrainResult:
     seconds: float
 
 
-def train(data: str, out: str | Path, cfg: TrainConfig, overwrite: bool = False) -> TrainResult:
-    """Train `cfg.arch` on `data` and write the run folder `out` atomically."""
+def start_run(out: str | Path, overwrite: bool, seed: int) -> tuple[RunDir, Any, Any]:
+    """The run folder (refusing to replace a trained model unless asked), TensorFlow and Keras
+    seeded, with deterministic ops: the same data, seed and machine give the same model."""
     run = RunDir(Path(out))
     if run.model.exists() and not overwrite:
         raise EdgeCNNUsageError(f"{run.path} already holds a trained model; pass --overwrite or another --out")
     tf, keras = import_tf()
-    keras.utils.set_random_seed(cfg.seed)
+    keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+    return run, tf, keras
+
+
+def train(data: str, out: str | Path, cfg: TrainConfig, overwrite: bool = False) -> TrainResult:
+    """Train `cfg.arch` on `data` and write the run folder `out` atomically."""
+    run, tf, keras = start_run(out, overwrite, cfg.seed)
     ds = load_dataset(data, cfg.height, cfg.width, cfg.color)
     parts = split_indices(ds.targets, cfg.val_fraction, cfg.test_fraction, cfg.seed)
     info(f"{len(ds.labels)} classes, {len(ds.ids)} images: train {len(parts['train'])}, "

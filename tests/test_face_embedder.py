@@ -1,13 +1,17 @@
-"""Face embedder on real faces: trained on s1-s20, verified on s21-s30 (people it never saw)."""
+"""Face unlock end to end on real faces: train on s1-s20, quantize, verify s21-s30 (people it never
+saw), enrol one of them, unlock on a generated video, and every bad input the commands can meet."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
+import cv2
 import pytest
 
 from conftest import assert_one_clear_error, shared
+from edgecnn.face.footage import background, blank, walk_by, write_video
 
 pytest.importorskip("tensorflow", reason="workstation tests need pip install 'edgecnn[train]'")
 
@@ -19,27 +23,119 @@ def _people(root: Path, folder: Path, numbers: range) -> Path:
     return folder
 
 
-def test_unseen_people_eer_float_and_int8(run_cli, tmp_path: Path, report_metric) -> None:
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One embedder for the whole module: face train + quantize through the CLI, timed."""
+    from edgecnn.cli import main
+
     faces = shared("att_faces")
-    train_dir = _people(faces, tmp_path / "train", range(1, 21))
-    test_dir = _people(faces, tmp_path / "test", range(21, 31))
-    run = tmp_path / "run"
-    r = run_cli("face", "train", train_dir, "--out", run)
-    assert r.code == 0, r.err
-    r = run_cli("quantize", run, "--calib-samples", "200")
-    assert r.code == 0, r.err
-    r = run_cli("face", "evaluate", "--model", run, "--data", test_dir, "--json", tmp_path / "eval.json")
-    assert r.code == 0, r.err
-    report = json.loads((tmp_path / "eval.json").read_text())
+    tmp = tmp_path_factory.mktemp("face")
+    train_dir = _people(faces, tmp / "train", range(1, 21))
+    test_dir = _people(faces, tmp / "test", range(21, 31))
+    run = tmp / "run"
+    start = time.perf_counter()
+    for args in (["face", "train", train_dir, "--out", run], ["quantize", run, "--calib-samples", "200"]):
+        with pytest.raises(SystemExit) as done:
+            main([str(a) for a in args])
+        assert done.value.code == 0, args
+    return {"faces": faces, "test": test_dir, "run": run, "tmp": tmp, "seconds": time.perf_counter() - start}
+
+
+@pytest.fixture(scope="module")
+def evaluated(trained: dict) -> dict:
+    from edgecnn.cli import main
+
+    out = trained["tmp"] / "eval.json"
+    with pytest.raises(SystemExit) as done:
+        main(["face", "evaluate", "--model", str(trained["run"]), "--data", str(trained["test"]), "--json", str(out)])
+    assert done.value.code == 0
+    return json.loads(out.read_text())
+
+
+def test_unseen_people_eer_float_and_int8(trained: dict, evaluated: dict, report_metric) -> None:
+    report = evaluated
     for name in ("float", "int8"):
         assert {"eer", "threshold", "far", "frr", "n_genuine", "n_impostor"} <= set(report[name])
         assert report[name]["n_genuine"] == 70 and report[name]["n_impostor"] == 630
     report_metric(f"face embedder on unseen s21-s30: EER float {report['float']['eer'] * 100:.2f} %, "
-                  f"int8 {report['int8']['eer'] * 100:.2f} %, mean cosine {report['mean_cosine_float_int8']:.5f}")
+                  f"int8 {report['int8']['eer'] * 100:.2f} %, mean cosine {report['mean_cosine_float_int8']:.5f}, "
+                  f"train + quantize {trained['seconds']:.0f} s, no face in {report['no_face']} images")
     assert report["float"]["eer"] <= 0.10 and report["int8"]["eer"] <= 0.10
     assert abs(report["eer_delta_pp"]) <= 1.0
     assert report["mean_cosine_float_int8"] >= 0.98
-    assert_one_clear_error(run_cli("parity", run), 1, "face embedder")
+    det = Path(report["plot"])
+    assert det.stat().st_size > 10_000 and cv2.imread(str(det)) is not None
+
+
+def test_parity_refuses_an_embedder(run_cli, trained: dict) -> None:
+    assert_one_clear_error(run_cli("parity", trained["run"]), 1, "face embedder")
+
+
+def _enrol(run_cli, trained: dict, evaluated: dict, gallery: Path, who: str = "s21") -> None:
+    photos = gallery.parent / f"enrol_{who}"
+    photos.mkdir()
+    for i in range(1, 6):
+        (photos / f"{i}.pgm").symlink_to(trained["faces"] / who / f"{i}.pgm")
+    threshold = evaluated["int8"]["threshold_at_target_far"]
+    r = run_cli("face", "enroll", "--name", who, "--images", photos, "--gallery", gallery,
+                "--model", trained["run"] / "model_int8.tflite", "--set-threshold", threshold)
+    assert r.code == 0, r.err
+
+
+def test_unlock_only_for_the_enrolled_person_then_lockout(run_cli, trained: dict, evaluated: dict,
+                                                          tmp_path: Path, report_metric) -> None:
+    gallery = tmp_path / "g.sqlite"
+    _enrol(run_cli, trained, evaluated, gallery)
+    faces = trained["faces"]
+    owner = [faces / "s21" / f"{i}.pgm" for i in range(6, 11)]  # photos not enrolled
+    frames = walk_by(owner, 20, seed=1) + blank(30, seed=50)
+    for n, who in enumerate(("s22", "s25", "s27", "s29")):
+        frames += walk_by([faces / who / f"{i}.pgm" for i in range(1, 11)], 15, seed=100 + 20 * n)
+    video = write_video(tmp_path / "walkup.avi", frames)
+    events_file = tmp_path / "events.jsonl"
+    r = run_cli("face", "unlock", "--source", video, "--gallery", gallery, "--events", events_file)
+    assert r.code == 0, r.err
+    events = [json.loads(line) for line in events_file.read_text().splitlines()]
+    kinds = [e["event"] for e in events]
+    report_metric(f"face unlock video (owner 20 frames, 4 strangers x 15): {' '.join(kinds)}")
+    unlocks = [e for e in events if e["event"] == "unlock"]
+    assert len(unlocks) == 1 and unlocks[0]["name"] == "s21" and unlocks[0]["frame"] < 20
+    assert kinds[:2] == ["unlock", "locked"]  # relocked when the owner left
+    rejected = [e for e in events if e["event"] == "rejected"]
+    assert [e["attempt"] for e in rejected] == [1, 2, 3, 4, 5] and all(e["frame"] >= 50 for e in rejected)
+    assert kinds[-1] == "lockout" and events[-1]["seconds"] == 30.0
+
+
+def test_verify_and_the_bad_inputs(run_cli, trained: dict, evaluated: dict, tmp_path: Path) -> None:
+    gallery = tmp_path / "g.sqlite"
+    _enrol(run_cli, trained, evaluated, gallery)
+    faces, model = trained["faces"], trained["run"] / "model_int8.tflite"
+    r = run_cli("face", "verify", faces / "s21" / "8.pgm", "--gallery", gallery, "--json")
+    assert r.code == 0 and json.loads(r.out)["name"] == "s21", r.out + r.err
+    r = run_cli("face", "verify", faces / "s26" / "8.pgm", "--gallery", gallery)
+    assert r.code == 3 and r.out.startswith("no match"), r.out + r.err
+    r = run_cli("face", "verify", shared("coral", "face.jpg"), "--gallery", gallery)
+    assert r.code == 3 and "4 faces in face.jpg, verified the largest" in r.err
+    wall = tmp_path / "wall.png"
+    cv2.imwrite(str(wall), background())
+    assert_one_clear_error(run_cli("face", "verify", wall, "--gallery", gallery), 1, "no face found in")
+    assert_one_clear_error(run_cli("face", "remove", "nobody", "--gallery", gallery), 2, "'nobody' is not enrolled")
+    other = trained["run"] / "model_float32.tflite"
+    assert_one_clear_error(run_cli("face", "verify", wall, "--gallery", gallery, "--model", other), 1,
+                           "made with another model")
+    corrupt = tmp_path / "corrupt.sqlite"
+    corrupt.write_bytes(b"SQLite format 3\x00" + b"\xff" * 3000)
+    assert_one_clear_error(run_cli("face", "list", "--gallery", corrupt), 1, "not a readable edgecnn gallery")
+    (tmp_path / "people" / "ann").mkdir(parents=True)
+    (tmp_path / "people" / "bob").mkdir()
+    assert_one_clear_error(run_cli("face", "train", tmp_path / "people", "--out", tmp_path / "r"), 1,
+                           "is empty")
+    assert_one_clear_error(run_cli("face", "enroll", "--name", "ann", "--images", tmp_path / "people" / "ann",
+                                   "--gallery", gallery, "--model", model), 1, "holds no images")
+    r = run_cli("face", "remove", "s21", "--gallery", gallery)
+    assert r.code == 0 and "removed s21 (5 embeddings)" in r.out
+    r = run_cli("face", "list", "--gallery", gallery, "--json")
+    assert json.loads(r.out)["people"] == []
 
 
 def test_evaluate_bad_inputs(run_cli, tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ detect_option = click.option(
     help="Images are already face crops: skip Haar detection and alignment.")
 threshold_option = click.option(
     "--threshold", type=click.FloatRange(-1, 1),
-    help="Accept when cosine similarity >= this; default: the gallery's (see face enroll --threshold).")
+    help="Accept when cosine similarity >= this; default: the gallery's (see face enroll --set-threshold).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 
 
@@ -69,9 +69,16 @@ def enroll_cmd(name: str, images: Path | None, source: str | None, shots: int, r
     if (images is None) == (source is None):
         raise EdgeCNNUsageError("give exactly one of --images DIR or --source CAMERA")
     quiet_for_json(as_json)
+    fresh = not gallery.exists()
     session = _session(gallery, model, detect, create=True)
-    vectors, sources = (session.enroll_images(images) if images else session.enroll_source(source, shots))
-    session.gallery.enroll(name, vectors, sources, replace)
+    try:
+        vectors, sources = (session.enroll_images(images) if images else session.enroll_source(source, shots))
+        session.gallery.enroll(name, vectors, sources, replace)
+    except BaseException:
+        if fresh:  # a first enrolment that failed leaves no empty gallery behind
+            session.gallery.close()
+            gallery.unlink(missing_ok=True)
+        raise
     if new_threshold is not None:
         session.gallery.set_threshold(new_threshold, "face enroll --set-threshold")
     _notes(session)

@@ -64,11 +64,18 @@ class HaarDetector:
         self.min_size = min_size
 
     def find(self, bgr: np.ndarray) -> list[Detection]:
-        gray = cv2.equalizeHist(_gray(bgr))
+        # a replicated border lets the cascade's window cover faces that touch the frame's edge
+        pad = max(bgr.shape[:2]) // 8
+        gray = cv2.copyMakeBorder(cv2.equalizeHist(_gray(bgr)), pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         found = self.faces.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
                                             minSize=(self.min_size, self.min_size))
         boxes = sorted((tuple(int(v) for v in b) for b in found), key=lambda b: -b[2] * b[3])
-        return [Detection(b, self._eyes(gray, b)) for b in boxes]  # type: ignore[arg-type]
+        out = []
+        for x, y, w, h in boxes:
+            eyes = self._eyes(gray, (x, y, w, h))
+            shifted = None if eyes is None else tuple((ex - pad, ey - pad) for ex, ey in eyes)
+            out.append(Detection((x - pad, y - pad, w, h), shifted))  # type: ignore[arg-type]
+        return out
 
     def _eyes(self, gray: np.ndarray, box: Box) -> tuple[Point, Point] | None:
         """The two eye centres (frame coordinates), one per half of the face, or None."""

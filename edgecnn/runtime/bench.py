@@ -94,7 +94,8 @@ def own_peak_rss_mb() -> float:
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return _peak_rss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # no /proc (macOS): bytes there, KiB on Linux
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 
 def measure_cold_start(model: Path, frame: np.ndarray, extra: list[str]) -> dict[str, float]:

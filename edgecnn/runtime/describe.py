@@ -8,7 +8,7 @@ from typing import Any
 
 from edgecnn.card import METADATA_NAME, Card
 from edgecnn.runtime.model import read_model_bytes
-from edgecnn.runtime.modelinfo import TensorInfo, read_model_info
+from edgecnn.runtime.modelinfo import read_model_info
 
 
 def inspect_model(path: str | Path) -> dict[str, Any]:

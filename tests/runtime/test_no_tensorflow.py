@@ -44,3 +44,27 @@ def test_device_commands_run_without_tensorflow(command: str) -> None:
     result = _probe(command, *args)
     assert result["code"] == 0
     assert result["heavy"] == []
+
+
+def test_face_device_commands_run_without_tensorflow(tmp_path) -> None:
+    """enroll / verify / unlock / list / remove with any .tflite as the embedder (here Coral's
+    MobileNet: its 1001 scores act as the embedding), in a fresh interpreter with no TensorFlow."""
+    import shutil
+
+    model = str(shared("coral", "mobilenet_v1_0.25_128_quant.tflite"))
+    photos = tmp_path / "ann"
+    photos.mkdir()
+    for i in range(3):
+        shutil.copy(shared("coral", "face.jpg"), photos / f"{i}.jpg")
+    gallery = str(tmp_path / "g.sqlite")
+    runs = [("face", "enroll", "--name", "ann", "--images", str(photos), "--model", model, "--gallery", gallery),
+            ("face", "verify", str(photos / "0.jpg"), "--gallery", gallery),
+            ("face", "unlock", "--source", str(photos), "--gallery", gallery, "--events", str(tmp_path / "e.jsonl")),
+            ("face", "list", "--gallery", gallery),
+            ("face", "remove", "ann", "--gallery", gallery)]
+    for args in runs:
+        result = _probe(*args)
+        assert result["code"] == 0, args
+        assert result["heavy"] == [], args
+    events = [json.loads(line) for line in (tmp_path / "e.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in events] == ["unlock"] and events[0]["name"] == "ann"

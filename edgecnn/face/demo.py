@@ -1,0 +1,113 @@
+"""`edgecnn face demo`: train, quantize, evaluate, enrol one unseen person, replay a walk-up video.
+
+The identities are split: the first part trains the embedder, the rest are people it never saw;
+one of those is enrolled, and a generated video shows them walking up (unlock) and then the
+others (refused, then locked out).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from edgecnn.config import QuantizeConfig
+from edgecnn.errors import EdgeCNNError
+from edgecnn.face.evaluate import evaluate, identity_images
+from edgecnn.face.footage import blank, walk_by, write_video
+from edgecnn.face.gallery import Gallery
+from edgecnn.face.session import FaceSession
+from edgecnn.face.training import FaceConfig, face_train
+from edgecnn.face.unlock import UnlockPolicy
+from edgecnn.progress import info
+from edgecnn.quantization import quantize_run
+
+OLIVETTI = "olivetti"
+
+
+def olivetti_folder(out: Path) -> Path:
+    """scikit-learn's Olivetti faces (the ORL set, 64x64) as an identity folder; downloads once."""
+    import cv2
+    from sklearn.datasets import fetch_olivetti_faces
+
+    try:
+        faces = fetch_olivetti_faces()
+    except Exception as exc:  # URLError, HTTPError, socket errors: all mean "could not download"
+        raise EdgeCNNError(f"cannot download the Olivetti faces ({exc.__class__.__name__}); they need "
+                           "internet once: give a folder of faces instead (one sub-folder per person)") from None
+    root = out / "olivetti"
+    for i, (image, person) in enumerate(zip(faces.images, faces.target)):
+        folder = root / f"s{person + 1:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"{i}.png"), (image * 255).round().astype("uint8"))
+    return root
+
+
+def _link_people(src: Path, names: list[str], dest: Path) -> Path:
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for name in names:
+        (dest / name).symlink_to((src / name).resolve(), target_is_directory=True)
+    return dest
+
+
+def run_demo(data: str, out: Path, train_fraction: float = 2 / 3, enroll: int = 5, epochs: int | None = None,
+             target_far: float = 0.01) -> dict[str, Any]:
+    """The whole story; returns a summary (metrics, events) and leaves every artifact in `out`."""
+    start = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    root = olivetti_folder(out) if data == OLIVETTI else Path(data)
+    people = sorted({who for who, _ in identity_images(root)})
+    n_train = int(round(len(people) * train_fraction))
+    if n_train < 2 or len(people) - n_train < 2:
+        raise EdgeCNNError(f"{root} has {len(people)} people; the demo needs at least 2 to train on and "
+                           "2 it never saw (6 or more in all)")
+    seen, unseen = people[:n_train], people[n_train:]
+    run = out / "run"
+    info(f"[1/5] training the embedder on {len(seen)} people ({seen[0]}..{seen[-1]})")
+    cfg = FaceConfig() if epochs is None else FaceConfig(epochs=epochs)
+    card = face_train(str(_link_people(root, seen, out / "train_people")), run, cfg, overwrite=True)
+    info("[2/5] quantizing to full int8")
+    quant = quantize_run(run, QuantizeConfig(calib_samples=200))
+    info(f"[3/5] verification metrics on {len(unseen)} people it never saw")
+    test_dir = _link_people(root, unseen, out / "unseen_people")
+    report = evaluate({"float": run / "model_float32.tflite", "int8": quant.path}, test_dir, 3, target_far)
+    threshold = report["int8"]["threshold_at_target_far"]
+    owner, strangers = unseen[0], unseen[1:]
+    info(f"[4/5] enrolling {owner} ({enroll} photos), threshold {threshold:.4f} (FAR <= {target_far:g})")
+    gallery = out / "gallery.sqlite"
+    gallery.unlink(missing_ok=True)
+    photos = sorted(p for who, p in identity_images(test_dir) if who == owner)
+    session = FaceSession(gallery, quant.path, create=True)
+    enrol_dir = _link_files(photos[:enroll], out / "enrol")
+    session.gallery.enroll(owner, *session.enroll_images(enrol_dir))
+    session.gallery.set_threshold(threshold, f"face demo: int8 threshold at FAR {target_far:g}")
+    info(f"[5/5] replaying a walk-up video: {owner}, nobody, then {len(strangers)} strangers")
+    video = write_video(out / "walkup.avi", _footage(test_dir, owner, strangers, photos[enroll:]))
+    session = FaceSession(gallery, quant.path)
+    events: list[dict[str, Any]] = []
+    summary = session.unlock(str(video), UnlockPolicy(), events.append)
+    return {"out": str(out), "seconds": round(time.perf_counter() - start, 1),
+            "trained_on": len(seen), "identities": card.num_classes, "unseen": unseen, "owner": owner,
+            "threshold": threshold, "metrics": report, "video": str(video), "events": events,
+            "unlock": summary, "gallery": Gallery(gallery).people()}
+
+
+def _link_files(files: list[Path], dest: Path) -> Path:
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for f in files:
+        (dest / f.name).symlink_to(f.resolve())
+    return dest
+
+
+def _footage(test_dir: Path, owner: str, strangers: list[str], owner_photos: list[Path]) -> list:
+    """Owner for 2 s, nobody for 3 s, then each stranger for 1.5 s (10 fps)."""
+    frames = walk_by(owner_photos, 20, seed=1) + blank(30, seed=100)
+    for n, who in enumerate(strangers):
+        photos = sorted(p for w, p in identity_images(test_dir) if w == who)
+        frames += walk_by(photos, 15, seed=200 + 20 * n)
+    return frames
