@@ -11,7 +11,7 @@ import cv2
 import pytest
 
 from conftest import assert_one_clear_error, shared
-from edgecnn.face.footage import background, blank, walk_by, write_video
+from edgecnn.face.footage import background, blank, enrolment_footage, walk_by, write_video
 
 pytest.importorskip("tensorflow", reason="workstation tests need pip install 'edgecnn[train]'")
 
@@ -85,8 +85,13 @@ def _enrol(run_cli, trained: dict, evaluated: dict, gallery: Path, who: str = "s
 def test_unlock_only_for_the_enrolled_person_then_lockout(run_cli, trained: dict, evaluated: dict,
                                                           tmp_path: Path, report_metric) -> None:
     gallery = tmp_path / "g.sqlite"
-    _enrol(run_cli, trained, evaluated, gallery)
     faces = trained["faces"]
+    # enrol as on the device: five shots from the camera (a video of s21 posing with photos 1-5)
+    shots = write_video(tmp_path / "enrol.avi", enrolment_footage([faces / "s21" / f"{i}.pgm" for i in range(1, 6)]))
+    r = run_cli("face", "enroll", "--name", "s21", "--source", shots, "--shots", 5, "--gallery", gallery,
+                "--model", trained["run"] / "model_int8.tflite",
+                "--set-threshold", evaluated["int8"]["threshold_at_target_far"])
+    assert r.code == 0 and "enrolled s21 with 5 embeddings" in r.out, r.out + r.err
     owner = [faces / "s21" / f"{i}.pgm" for i in range(6, 11)]  # photos not enrolled
     frames = walk_by(owner, 20, seed=1) + blank(30, seed=50)
     for n, who in enumerate(("s22", "s25", "s27", "s29")):

@@ -144,7 +144,7 @@ def face_demo_cmd(data: str, out: Path, enroll: int, epochs: int | None, target_
     click.echo(f"\nenrolled {summary['owner']} (never seen in training); threshold {summary['threshold']:.4f}")
     click.echo(f"walk-up video {summary['video']}:")
     for e in summary["events"]:
-        who = e.get("name") or e.get("closest") or ""
+        who = e["name"] if e.get("name") else (f"closest {e['closest']}" if e.get("closest") else "")
         score = f" score {e['score']:.3f}" if "score" in e else ""
         click.echo(f"  t={e['t']:5.1f}s  {e['event']:12} {who}{score}")
     u = summary["unlock"]

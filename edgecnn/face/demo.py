@@ -15,7 +15,7 @@ from typing import Any
 from edgecnn.config import QuantizeConfig
 from edgecnn.errors import EdgeCNNError
 from edgecnn.face.evaluate import evaluate, identity_images
-from edgecnn.face.footage import blank, walk_by, write_video
+from edgecnn.face.footage import ENROL_EVERY, blank, enrolment_footage, walk_by, write_video
 from edgecnn.face.gallery import Gallery
 from edgecnn.face.session import FaceSession
 from edgecnn.face.training import FaceConfig, face_train
@@ -81,8 +81,9 @@ def run_demo(data: str, out: Path, train_fraction: float = 2 / 3, enroll: int = 
     gallery.unlink(missing_ok=True)
     photos = sorted(p for who, p in identity_images(test_dir) if who == owner)
     session = FaceSession(gallery, quant.path, create=True)
-    enrol_dir = _link_files(photos[:enroll], out / "enrol")
-    session.gallery.enroll(owner, *session.enroll_images(enrol_dir))
+    # enrol the way a user does on the device: shots from the camera (here, a video of them)
+    enrol_video = write_video(out / "enrol.avi", enrolment_footage(photos[:enroll]))
+    session.gallery.enroll(owner, *session.enroll_source(str(enrol_video), enroll, every=ENROL_EVERY))
     session.gallery.set_threshold(threshold, f"face demo: int8 threshold at FAR {target_far:g}")
     info(f"[5/5] replaying a walk-up video: {owner}, nobody, then {len(strangers)} strangers")
     video = write_video(out / "walkup.avi", _footage(test_dir, owner, strangers, photos[enroll:]))
@@ -93,15 +94,6 @@ def run_demo(data: str, out: Path, train_fraction: float = 2 / 3, enroll: int = 
             "trained_on": len(seen), "identities": card.num_classes, "unseen": unseen, "owner": owner,
             "threshold": threshold, "metrics": report, "video": str(video), "events": events,
             "unlock": summary, "gallery": Gallery(gallery).people()}
-
-
-def _link_files(files: list[Path], dest: Path) -> Path:
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    for f in files:
-        (dest / f.name).symlink_to(f.resolve())
-    return dest
 
 
 def _footage(test_dir: Path, owner: str, strangers: list[str], owner_photos: list[Path]) -> list:

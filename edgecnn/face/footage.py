@@ -55,3 +55,11 @@ def walk_by(photos: list[Path], frames: int, seed: int = 0) -> list[np.ndarray]:
     """`frames` frames of one person drifting across the view, cycling through their photos."""
     return [compose([photos[i % len(photos)]], [(60 + 4 * (i % 30), 50 + (i % 7))], seed=seed + i)
             for i in range(frames)]
+
+
+ENROL_EVERY = 3  # frames per photo in enrolment footage: `face enroll --source` takes every 3rd frame
+
+
+def enrolment_footage(photos: list[Path], seed: int = 500) -> list[np.ndarray]:
+    """Each photo held still for ENROL_EVERY frames, the way someone poses for enrolment shots."""
+    return [compose([p], [(110, 60)], seed=seed + i) for i, p in enumerate(photos) for _ in range(ENROL_EVERY)]
