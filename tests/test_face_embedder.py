@@ -150,3 +150,21 @@ def test_evaluate_bad_inputs(run_cli, tmp_path: Path) -> None:
                            "identity folder not found")
     assert_one_clear_error(run_cli("face", "evaluate", "--model", model, "--data", tmp_path / "empty"), 1,
                            "at least two identity")
+
+
+def test_demo_needs_enough_people(run_cli, tmp_path: Path) -> None:
+    few = _people(shared("att_faces"), tmp_path / "few", range(1, 4))
+    assert_one_clear_error(run_cli("face", "demo", few, "--out", tmp_path / "demo"), 1,
+                           "has 3 people", "6 or more")
+
+
+def test_demo_tells_the_whole_story(run_cli, tmp_path: Path, report_metric) -> None:
+    r = run_cli("face", "demo", shared("att_faces"), "--out", tmp_path / "demo", "--json", tmp_path / "demo.json")
+    assert r.code == 0, r.err
+    s = json.loads((tmp_path / "demo.json").read_text())
+    unlocks = [e for e in s["events"] if e["event"] == "unlock"]
+    assert len(unlocks) == 1 and unlocks[0]["name"] == s["owner"] and unlocks[0]["frame"] < 20
+    assert s["events"][-1]["event"] == "lockout" and s["unlock"]["lockouts"] == 1
+    assert s["owner"] in s["unseen"] and len(s["unseen"]) == 10 and s["gallery"][0]["embeddings"] == 5
+    report_metric(f"face demo on att_faces: int8 EER {s['metrics']['int8']['eer'] * 100:.2f} % on 10 unseen people, "
+                  f"{len(s['events'])} events, {s['seconds']:.0f} s")

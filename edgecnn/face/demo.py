@@ -8,6 +8,7 @@ others (refused, then locked out).
 from __future__ import annotations
 
 import shutil
+import warnings
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,9 @@ def olivetti_folder(out: Path) -> Path:
     from sklearn.datasets import fetch_olivetti_faces
 
     try:
-        faces = fetch_olivetti_faces()
+        with warnings.catch_warnings():  # scikit-learn warns on every retry; the one line below says it all
+            warnings.simplefilter("ignore")
+            faces = fetch_olivetti_faces()
     except Exception as exc:  # URLError, HTTPError, socket errors: all mean "could not download"
         raise EdgeCNNError(f"cannot download the Olivetti faces ({exc.__class__.__name__}); they need "
                            "internet once: give a folder of faces instead (one sub-folder per person)") from None
