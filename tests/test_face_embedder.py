@@ -150,6 +150,10 @@ def test_evaluate_bad_inputs(run_cli, tmp_path: Path) -> None:
                            "identity folder not found")
     assert_one_clear_error(run_cli("face", "evaluate", "--model", model, "--data", tmp_path / "empty"), 1,
                            "at least two identity")
+    people = _people(shared("att_faces"), tmp_path / "people", range(1, 3))
+    (people / "s9").mkdir()
+    assert_one_clear_error(run_cli("face", "evaluate", "--model", model, "--data", people), 1,
+                           "identity folder 's9'", "holds no images")
 
 
 def test_demo_needs_enough_people(run_cli, tmp_path: Path) -> None:
