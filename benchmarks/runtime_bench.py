@@ -196,8 +196,10 @@ def main() -> None:
                        fmt(r["predict"]), f"{r['overhead']:.3f}x", fmt(r["tf_interp"]),
                        fmt(r["keras_predict"]), fmt(r["keras_call"])) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]
-    for row in table:
+    for n, row in enumerate(table):
         print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
+        if n == 0:  # Markdown's header separator, so the pasted table renders
+            print("| " + " | ".join("-" * w for w in widths) + " |")
     print()
     for name in names:
         for threads in (1, 2):
