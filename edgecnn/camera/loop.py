@@ -92,7 +92,11 @@ class Detector:
             if self.source.live or self.opts.realtime:
                 pace = self.source.fps if (self.opts.realtime and not self.source.live) else None
                 self.capture = LatestFrameCapture(self.source, pace_fps=pace or None).start()
-            self._loop(view)
+            self.timer.begin()
+            try:
+                self._loop(view)
+            finally:
+                self.timer.stop()
         finally:
             restore_signals(old)
             if self.capture:

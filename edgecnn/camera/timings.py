@@ -18,7 +18,16 @@ class StageTimer:
         self.samples: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=keep))
         self.frames = 0
         self.start = time.perf_counter()
+        self.end: float | None = None
         self.recent: deque[float] = deque(maxlen=60)
+
+    def begin(self) -> None:
+        """The loop starts now (opening the source and the web server are not loop time)."""
+        self.start, self.end = time.perf_counter(), None
+
+    def stop(self) -> None:
+        """The loop ended: later summaries do not count shutdown time as loop time."""
+        self.end = time.perf_counter()
 
     def add(self, stage: str, seconds: float) -> None:
         self.samples[stage].append(seconds)
@@ -30,7 +39,7 @@ class StageTimer:
     @property
     def fps(self) -> float:
         """Frames per second over the whole run."""
-        elapsed = time.perf_counter() - self.start
+        elapsed = (self.end or time.perf_counter()) - self.start
         return self.frames / elapsed if elapsed > 0 else 0.0
 
     @property
@@ -46,7 +55,7 @@ class StageTimer:
             values = np.asarray(self.samples.get(name, ()), dtype=np.float64) * 1e3
             stages[name] = ({"p50_ms": float(np.percentile(values, 50)), "p95_ms": float(np.percentile(values, 95))}
                             if values.size else {"p50_ms": None, "p95_ms": None})
-        return {"frames": self.frames, "seconds": round(time.perf_counter() - self.start, 3),
+        return {"frames": self.frames, "seconds": round((self.end or time.perf_counter()) - self.start, 3),
                 "fps": round(self.fps, 2), "stages": stages}
 
 
