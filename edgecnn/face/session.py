@@ -50,6 +50,7 @@ class FaceSession:
         self.cropper = (trained or FaceCropper()) if detect else None
         self.threshold = self.gallery.threshold if threshold is None else threshold
         self.notes: list[str] = []
+        self._cache: tuple[list[str], np.ndarray] | None = None
 
     def face_in(self, bgr: np.ndarray) -> Face | None:
         if self.cropper is None:
@@ -137,7 +138,8 @@ class FaceSession:
                 "lockouts": state.lockouts, "state": state.state, "threshold": self.threshold}
 
     def _templates(self) -> tuple[list[str], np.ndarray]:
-        if not hasattr(self, "_cache"):
+        """The gallery's templates, read once per session (the gallery does not change meanwhile)."""
+        if self._cache is None:
             self._cache = self.gallery.templates()
         return self._cache
 
