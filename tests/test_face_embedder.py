@@ -172,3 +172,23 @@ def test_demo_tells_the_whole_story(run_cli, tmp_path: Path, report_metric) -> N
     assert s["owner"] in s["unseen"] and len(s["unseen"]) == 10 and s["gallery"][0]["embeddings"] == 5
     report_metric(f"face demo on att_faces: int8 EER {s['metrics']['int8']['eer'] * 100:.2f} % on 10 unseen people, "
                   f"{len(s['events'])} events, {s['seconds']:.0f} s")
+
+
+def test_olivetti_becomes_an_identity_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The download itself needs the network; what edgecnn does with the arrays is checked here."""
+    import numpy as np
+    import sklearn.datasets
+
+    from edgecnn.face.demo import olivetti_folder
+    from edgecnn.face.evaluate import identity_images
+
+    rng = np.random.default_rng(0)
+    fake = sklearn.utils.Bunch(images=rng.random((12, 64, 64)).astype(np.float32), target=np.repeat(np.arange(3), 4))
+    monkeypatch.setattr(sklearn.datasets, "fetch_olivetti_faces", lambda: fake)
+    root = olivetti_folder(tmp_path)
+    items = identity_images(root)
+    assert sorted({who for who, _ in items}) == ["s01", "s02", "s03"] and len(items) == 12
+    image = cv2.imread(str(items[0][1]), cv2.IMREAD_GRAYSCALE)
+    person, index = int(items[0][0][1:]) - 1, int(items[0][1].stem)
+    assert image.shape == (64, 64) and np.abs(image / 255 - fake.images[index]).max() <= 0.5 / 255 + 1e-6
+    assert fake.target[index] == person

@@ -59,6 +59,7 @@ def test_face_device_commands_run_without_tensorflow(tmp_path) -> None:
     gallery = str(tmp_path / "g.sqlite")
     runs = [("face", "enroll", "--name", "ann", "--images", str(photos), "--model", model, "--gallery", gallery),
             ("face", "verify", str(photos / "0.jpg"), "--gallery", gallery),
+            ("face", "verify", "--source", str(photos), "--gallery", gallery),
             ("face", "unlock", "--source", str(photos), "--gallery", gallery, "--events", str(tmp_path / "e.jsonl")),
             ("face", "list", "--gallery", gallery),
             ("face", "remove", "ann", "--gallery", gallery)]
