@@ -203,7 +203,8 @@ def main() -> None:
     print()
     for name in names:
         for threads in (1, 2):
-            f32 = next(r for r in rows if r["model"] == name and r["precision"] == "float32" and r["threads"] == threads)
+            f32 = next(r for r in rows
+                       if r["model"] == name and r["precision"] == "float32" and r["threads"] == threads)
             i8 = next(r for r in rows if r["model"] == name and r["precision"] == "int8" and r["threads"] == threads)
             print(f"{name}, {threads} thread(s): int8 vs float32 speed-up {f32['invoke'] / i8['invoke']:.2f}x, "
                   f"size ratio {f32['size_kb'] / i8['size_kb']:.2f}x")

@@ -41,7 +41,8 @@ def search(tf: Any, model: Any, saved: Path, run: RunDir, card: Card, cfg: Quant
     full = dataclasses.replace(cfg, calib_samples=10**6)
     steps: list[tuple[str, Callable[[], bytes]]] = [
         ("plain int8", lambda: first),
-        ("all train images for calibration", lambda: _convert(tf, saved, full, calibration_set(run, card, full, data_override)[0])),
+        ("all train images for calibration",
+         lambda: _convert(tf, saved, full, calibration_set(run, card, full, data_override)[0])),
     ]
     if not edgetpu:
         steps.append(("int16 activations, int8 weights", lambda: _convert(

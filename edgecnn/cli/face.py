@@ -117,7 +117,8 @@ def _table(report: dict[str, Any], target_far: float) -> str:
 
 @face.command("demo")
 @click.argument("data", default="olivetti")
-@click.option("--out", "-o", default="runs/face-demo", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "-o", default="runs/face-demo", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the run, gallery, video and reports.")
 @click.option("--enroll", default=5, show_default=True, type=click.IntRange(1), help="Photos enrolled for the owner.")
 @click.option("--epochs", type=click.IntRange(1), help="Training epochs [60].")

@@ -66,4 +66,6 @@ def load_edgetpu_delegate(backend: Any, device: Device) -> Any:
 
 def cpu_build_hint(path: str) -> str:
     """For foo_edgetpu.tflite, the CPU model name users usually have beside it."""
-    return path.replace("_edgetpu.tflite", ".tflite") if path.endswith("_edgetpu.tflite") else "the model before edgetpu_compiler"
+    if path.endswith("_edgetpu.tflite"):
+        return path.replace("_edgetpu.tflite", ".tflite")
+    return "the model before edgetpu_compiler"
