@@ -52,6 +52,8 @@ def _notes(session: Any) -> None:
 @click.option("--images", type=click.Path(file_okay=False, path_type=Path), help="A folder of photos of them.")
 @click.option("--source", help="Or a camera (0, /dev/video0, picamera), video file or stream to take shots from.")
 @click.option("--shots", default=5, show_default=True, type=click.IntRange(1, 100), help="Shots from --source.")
+@click.option("--interval", default=0.3, show_default=True, type=click.FloatRange(0),
+              help="Seconds between shots: move your head a little between them.")
 @click.option("--replace", is_flag=True, help="Replace the embeddings of a name already enrolled.")
 @click.option("--set-threshold", "new_threshold", type=click.FloatRange(-1, 1),
               help="Store this acceptance threshold in the gallery (face evaluate reports the one for "
@@ -60,7 +62,7 @@ def _notes(session: Any) -> None:
 @model_option
 @detect_option
 @json_option
-def enroll_cmd(name: str, images: Path | None, source: str | None, shots: int, replace: bool,
+def enroll_cmd(name: str, images: Path | None, source: str | None, shots: int, interval: float, replace: bool,
                new_threshold: float | None, gallery: Path, model: Path | None, detect: bool, as_json: bool) -> None:
     """Enrol a person: embed the largest face of each photo (or camera shot) and store them all in
     the gallery in one transaction."""
@@ -72,7 +74,7 @@ def enroll_cmd(name: str, images: Path | None, source: str | None, shots: int, r
     fresh = not gallery.exists()
     session = _session(gallery, model, detect, create=True)
     try:
-        vectors, sources = (session.enroll_images(images) if images else session.enroll_source(source, shots))
+        vectors, sources = (session.enroll_images(images) if images else session.enroll_source(source, shots, interval))
         session.gallery.enroll(name, vectors, sources, replace)
     except BaseException:
         if fresh:  # a first enrolment that failed leaves no empty gallery behind

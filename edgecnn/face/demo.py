@@ -16,7 +16,7 @@ from typing import Any
 from edgecnn.config import QuantizeConfig
 from edgecnn.errors import EdgeCNNError
 from edgecnn.face.evaluate import evaluate, identity_images
-from edgecnn.face.footage import ENROL_EVERY, blank, enrolment_footage, walk_by, write_video
+from edgecnn.face.footage import ENROL_EVERY, FOOTAGE_FPS, blank, enrolment_footage, walk_by, write_video
 from edgecnn.face.gallery import Gallery
 from edgecnn.face.session import FaceSession
 from edgecnn.face.training import FaceConfig, face_train
@@ -86,7 +86,7 @@ def run_demo(data: str, out: Path, train_fraction: float = 2 / 3, enroll: int = 
     session = FaceSession(gallery, quant.path, create=True)
     # enrol the way a user does on the device: shots from the camera (here, a video of them)
     enrol_video = write_video(out / "enrol.avi", enrolment_footage(photos[:enroll]))
-    session.gallery.enroll(owner, *session.enroll_source(str(enrol_video), enroll, every=ENROL_EVERY))
+    session.gallery.enroll(owner, *session.enroll_source(str(enrol_video), enroll, ENROL_EVERY / FOOTAGE_FPS))
     session.gallery.set_threshold(threshold, f"face demo: int8 threshold at FAR {target_far:g}")
     info(f"[5/5] replaying a walk-up video: {owner}, nobody, then {len(strangers)} strangers")
     video = write_video(out / "walkup.avi", _footage(test_dir, owner, strangers, photos[enroll:]))

@@ -12,6 +12,9 @@ import numpy as np
 
 from edgecnn.errors import EdgeCNNError
 
+FOOTAGE_FPS = 10.0  # write_video's default frame rate
+ENROL_EVERY = 3  # frames per photo in enrolment footage: 0.3 s, `face enroll --source`'s default interval
+
 
 def background(height: int = 240, width: int = 320, seed: int = 0) -> np.ndarray:
     """A smooth, slightly noisy BGR background (no face-like structure)."""
@@ -34,7 +37,7 @@ def compose(face_paths: list[Path], at: list[tuple[int, int]], scale: float = 1.
     return frame
 
 
-def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
+def write_video(path: Path, frames: list[np.ndarray], fps: float = FOOTAGE_FPS) -> Path:
     """An MJPG .avi OpenCV can read back everywhere (no external codecs)."""
     h, w = frames[0].shape[:2]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
@@ -55,9 +58,6 @@ def walk_by(photos: list[Path], frames: int, seed: int = 0) -> list[np.ndarray]:
     """`frames` frames of one person drifting across the view, cycling through their photos."""
     return [compose([photos[i % len(photos)]], [(60 + 4 * (i % 30), 50 + (i % 7))], seed=seed + i)
             for i in range(frames)]
-
-
-ENROL_EVERY = 3  # frames per photo in enrolment footage: `face enroll --source` takes every 3rd frame
 
 
 def enrolment_footage(photos: list[Path], seed: int = 500) -> list[np.ndarray]:

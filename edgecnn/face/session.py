@@ -80,19 +80,21 @@ class FaceSession:
             raise NoFaceError(f"no face found in any of the {len(files)} images of {folder}")
         return vectors, sources
 
-    def enroll_source(self, source: str, shots: int, every: int = 3, max_frames: int = 600
+    def enroll_source(self, source: str, shots: int, interval: float = 0.3, max_frames: int = 600
                       ) -> tuple[list[np.ndarray], list[str]]:
-        """`shots` embeddings from a camera: the largest face of every `every`-th frame that has one."""
-        vectors, sources, stop = [], [], threading.Event()
+        """`shots` embeddings from a camera: the largest face, at least `interval` s apart so the
+        shots differ a little (a video is timed by its frame rate)."""
+        vectors, sources, stop, last = [], [], threading.Event(), -float("inf")
         with frames(open_source(source), stop, max_frames=max_frames) as stream:
-            for index, _, bgr in stream:
-                if index % every:
+            for index, t, bgr in stream:
+                if t - last < interval - 1e-9:
                     continue
                 face = self.face_in(bgr)
                 if face is None:
                     continue
                 vectors.append(self.embedder.embed_bgr(face.image))
                 sources.append(f"{source}#frame{index}")
+                last = t
                 info(f"shot {len(vectors)}/{shots}")
                 if len(vectors) >= shots:
                     break
