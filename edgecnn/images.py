@@ -28,7 +28,8 @@ def is_image_file(path: Path) -> bool:
 
 
 def decode_image(data: bytes, color: str, source: str = "image") -> np.ndarray:
-    """Decode encoded image bytes into uint8 (H, W, C) in `color` order ("rgb" or "gray")."""
+    """Decode encoded image bytes into uint8 (H, W, C) in `color` order ("rgb", "gray", or "bgr",
+    OpenCV's own order, for the camera and face paths)."""
     buf = np.frombuffer(data, dtype=np.uint8)
     flag = cv2.IMREAD_GRAYSCALE if color == "gray" else cv2.IMREAD_COLOR
     img = cv2.imdecode(buf, flag) if buf.size else None
@@ -36,7 +37,7 @@ def decode_image(data: bytes, color: str, source: str = "image") -> np.ndarray:
         raise ImageError(f"{source} is not a readable image (jpg, png, bmp, pgm, ...)")
     if color == "gray":
         return img[:, :, None]
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return img if color == "bgr" else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 def load_image(path: str | Path, color: str) -> np.ndarray:

@@ -27,17 +27,23 @@ def parse_roi(text: str | None) -> str | Region | None:
     return x, y, w, h
 
 
+def load_haar_cascade(name: str) -> "cv2.CascadeClassifier":
+    """One of OpenCV's bundled Haar cascades, or one clear error when this OpenCV has none."""
+    folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
+    if folder is None or not hasattr(cv2, "CascadeClassifier"):
+        raise EdgeCNNError("this OpenCV has no Haar cascades (OpenCV 5 removed them): "
+                           "pip install 'opencv-python-headless>=4.8,<5'")
+    cascade = cv2.CascadeClassifier(str(Path(folder) / name))
+    if cascade.empty():
+        raise EdgeCNNError(f"cannot load the Haar cascade {name} from {folder}")
+    return cascade
+
+
 class FaceFinder:
     """OpenCV's bundled frontal-face Haar cascade."""
 
     def __init__(self, cascade: str = "haarcascade_frontalface_default.xml") -> None:
-        folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
-        if folder is None or not hasattr(cv2, "CascadeClassifier"):
-            raise EdgeCNNError("this OpenCV has no Haar cascades (OpenCV 5 removed them): "
-                               "pip install 'opencv-python-headless>=4.8,<5'")
-        self.detector = cv2.CascadeClassifier(str(Path(folder) / cascade))
-        if self.detector.empty():
-            raise EdgeCNNError(f"cannot load the Haar cascade {cascade} from {folder}")
+        self.detector = load_haar_cascade(cascade)
 
     def find(self, frame: np.ndarray) -> list[Region]:
         """Faces, largest first."""

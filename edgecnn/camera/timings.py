@@ -39,8 +39,13 @@ class StageTimer:
     @property
     def fps(self) -> float:
         """Frames per second over the whole run."""
-        elapsed = (self.end or time.perf_counter()) - self.start
+        elapsed = self.elapsed
         return self.frames / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def elapsed(self) -> float:
+        """Loop seconds so far, or of the whole loop once it stopped."""
+        return (self.end or time.perf_counter()) - self.start
 
     @property
     def recent_fps(self) -> float:
@@ -55,7 +60,7 @@ class StageTimer:
             values = np.asarray(self.samples.get(name, ()), dtype=np.float64) * 1e3
             stages[name] = ({"p50_ms": float(np.percentile(values, 50)), "p95_ms": float(np.percentile(values, 95))}
                             if values.size else {"p50_ms": None, "p95_ms": None})
-        return {"frames": self.frames, "seconds": round((self.end or time.perf_counter()) - self.start, 3),
+        return {"frames": self.frames, "seconds": round(self.elapsed, 3),
                 "fps": round(self.fps, 2), "stages": stages}
 
 

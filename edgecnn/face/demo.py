@@ -82,14 +82,15 @@ def run_demo(data: str, out: Path, train_fraction: float = 2 / 3, enroll: int = 
     info(f"[4/5] enrolling {owner} ({enroll} photos), threshold {threshold:.4f} (FAR <= {target_far:g})")
     gallery = out / "gallery.sqlite"
     gallery.unlink(missing_ok=True)
-    photos = sorted(p for who, p in identity_images(test_dir) if who == owner)
+    photos_of = _photos_by_person(test_dir)
+    photos = photos_of[owner]
     session = FaceSession(gallery, quant.path, create=True)
     # enrol the way a user does on the device: shots from the camera (here, a video of them)
     enrol_video = write_video(out / "enrol.avi", enrolment_footage(photos[:enroll]))
     session.gallery.enroll(owner, *session.enroll_source(str(enrol_video), enroll, ENROL_EVERY / FOOTAGE_FPS))
     session.gallery.set_threshold(threshold, f"face demo: int8 threshold at FAR {target_far:g}")
     info(f"[5/5] replaying a walk-up video: {owner}, nobody, then {len(strangers)} strangers")
-    video = write_video(out / "walkup.avi", _footage(test_dir, owner, strangers, photos[enroll:]))
+    video = write_video(out / "walkup.avi", _footage([photos_of[who] for who in strangers], photos[enroll:]))
     session = FaceSession(gallery, quant.path)
     events: list[dict[str, Any]] = []
     summary = session.unlock(str(video), UnlockPolicy(), events.append)
@@ -99,10 +100,16 @@ def run_demo(data: str, out: Path, train_fraction: float = 2 / 3, enroll: int = 
             "unlock": summary, "gallery": Gallery(gallery).people()}
 
 
-def _footage(test_dir: Path, owner: str, strangers: list[str], owner_photos: list[Path]) -> list:
+def _photos_by_person(folder: Path) -> dict[str, list[Path]]:
+    people: dict[str, list[Path]] = {}
+    for who, path in identity_images(folder):
+        people.setdefault(who, []).append(path)
+    return {who: sorted(paths) for who, paths in people.items()}
+
+
+def _footage(strangers: list[list[Path]], owner_photos: list[Path]) -> list:
     """Owner for 2 s, nobody for 3 s, then each stranger for 1.5 s (10 fps)."""
     frames = walk_by(owner_photos, 20, seed=1) + blank(30, seed=100)
-    for n, who in enumerate(strangers):
-        photos = sorted(p for w, p in identity_images(test_dir) if w == who)
+    for n, photos in enumerate(strangers):
         frames += walk_by(photos, 15, seed=200 + 20 * n)
     return frames

@@ -15,6 +15,7 @@ from typing import NamedTuple, Protocol
 import cv2
 import numpy as np
 
+from edgecnn.camera.regions import load_haar_cascade
 from edgecnn.errors import EdgeCNNError
 
 Box = tuple[int, int, int, int]  # x, y, w, h
@@ -44,23 +45,12 @@ class NoFaceError(EdgeCNNError):
     """No face where one was needed."""
 
 
-def _cascade(name: str) -> cv2.CascadeClassifier:
-    folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
-    if folder is None or not hasattr(cv2, "CascadeClassifier"):
-        raise EdgeCNNError("this OpenCV has no Haar cascades (OpenCV 5 removed them): "
-                           "pip install 'opencv-python-headless>=4.8,<5'")
-    cascade = cv2.CascadeClassifier(str(Path(folder) / name))
-    if cascade.empty():
-        raise EdgeCNNError(f"cannot load the Haar cascade {name} from {folder}")
-    return cascade
-
-
 class HaarDetector:
     """Frontal-face cascade, then the eye cascade inside the upper half of each face."""
 
     def __init__(self, min_size: int = 40, eyes: bool = True) -> None:
-        self.faces = _cascade("haarcascade_frontalface_default.xml")
-        self.eyes = _cascade("haarcascade_eye.xml") if eyes else None
+        self.faces = load_haar_cascade("haarcascade_frontalface_default.xml")
+        self.eyes = load_haar_cascade("haarcascade_eye.xml") if eyes else None
         self.min_size = min_size
 
     def find(self, bgr: np.ndarray) -> list[Detection]:
@@ -106,9 +96,7 @@ class FaceCropper:
                  lift: float = 0.1, max_angle: float = 30.0) -> None:
         self.detector = detector or HaarDetector()
         self.widen, self.tall, self.lift, self.max_angle = widen, tall, lift, max_angle
-
-    def faces(self, bgr: np.ndarray) -> list[Detection]:
-        return self.detector.find(bgr)
+        self.misses = 0  # images `transform()` found no face in
 
     def largest(self, bgr: np.ndarray) -> Face | None:
         found = self.detector.find(bgr)
@@ -141,7 +129,6 @@ class FaceCropper:
 
     def transform(self) -> Callable[[np.ndarray], np.ndarray]:
         """image -> its largest face crop, or the image itself when no face is found (counted)."""
-        self.misses = 0
 
         def apply(image: np.ndarray) -> np.ndarray:
             face = self.largest(image)
@@ -159,22 +146,35 @@ def _gray(image: np.ndarray) -> np.ndarray:
     return image.reshape(image.shape[0], image.shape[1])
 
 
+_FRAMING = ("widen", "tall", "lift", "max_angle")
+
+
 def cropper_from(settings: dict | None) -> FaceCropper | None:
     """The cropper a card's "face_crop" section describes (None: the model takes whole images)."""
     if not settings:
         return None
-    return FaceCropper(None, float(settings.get("widen", 1.2)), float(settings.get("tall", 1.45)),
-                       float(settings.get("lift", 0.1)), float(settings.get("max_angle", 30.0)))
+    return FaceCropper(None, **{k: float(settings[k]) for k in _FRAMING if k in settings})
+
+
+def cropper_for(card: object | None) -> FaceCropper:
+    """The framing a model was trained on (its card's "face_crop"), else the default framing."""
+    sections = getattr(card, "sections", None) or {}
+    return cropper_from(sections.get("face_crop")) or FaceCropper()
+
+
+def whole_face(bgr: np.ndarray) -> Face:
+    """The whole image taken as the face (--no-detect: images that are already face crops)."""
+    h, w = bgr.shape[:2]
+    return Face(bgr, (0, 0, w, h), False, 0.0, 1)
 
 
 def load_face(path: str | Path, cropper: FaceCropper | None) -> Face:
     """A face from an image file: the largest detected (cropper given) or the whole image."""
     from edgecnn.images import load_image
 
-    bgr = cv2.cvtColor(load_image(path, "rgb"), cv2.COLOR_RGB2BGR)
+    bgr = load_image(path, "bgr")
     if cropper is None:
-        h, w = bgr.shape[:2]
-        return Face(bgr, (0, 0, w, h), False, 0.0, 1)
+        return whole_face(bgr)
     face = cropper.largest(bgr)
     if face is None:
         raise NoFaceError(f"no face found in {path}; use a frontal photo, or --no-detect for images "

@@ -14,7 +14,7 @@ import numpy as np
 from edgecnn.camera.sources import open_source
 from edgecnn.camera.stream import frames
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
-from edgecnn.face.detect import Face, FaceCropper, NoFaceError, cropper_from, load_face
+from edgecnn.face.detect import Face, NoFaceError, cropper_for, load_face, whole_face
 from edgecnn.face.embedder import Embedder
 from edgecnn.face.gallery import Gallery, GalleryError, Match, best_match, model_fingerprint
 from edgecnn.face.unlock import UnlockPolicy, UnlockState
@@ -46,17 +46,13 @@ class FaceSession:
         model = resolve_model(gallery, model)
         self.embedder = Embedder(model)
         self.gallery = Gallery(gallery, model_fingerprint(model), self.embedder.dim, create, model)
-        trained = cropper_from(self.embedder.card.sections.get("face_crop")) if self.embedder.card else None
-        self.cropper = (trained or FaceCropper()) if detect else None
+        self.cropper = cropper_for(self.embedder.card) if detect else None
         self.threshold = self.gallery.threshold if threshold is None else threshold
         self.notes: list[str] = []
         self._cache: tuple[list[str], np.ndarray] | None = None
 
     def face_in(self, bgr: np.ndarray) -> Face | None:
-        if self.cropper is None:
-            h, w = bgr.shape[:2]
-            return Face(bgr, (0, 0, w, h), False, 0.0, 1)
-        return self.cropper.largest(bgr)
+        return whole_face(bgr) if self.cropper is None else self.cropper.largest(bgr)
 
     def enroll_images(self, folder: Path) -> tuple[list[np.ndarray], list[str]]:
         """Embeddings of the largest face in each image of `folder`; images without one are skipped."""
@@ -130,7 +126,7 @@ class FaceSession:
         state, stop, count, faces = UnlockState(policy), threading.Event(), 0, 0
         with frames(open_source(source), stop, duration, max_frames) as stream:
             for index, t, bgr in stream:
-                face = self.face_in(bgr) if state.state != "lockout" or t >= state.lockout_until else None
+                face = self.face_in(bgr) if state.watching(t) else None
                 match = self.match(face) if face is not None else None
                 faces += face is not None
                 for event in state.step(t, index, match):

@@ -42,6 +42,10 @@ class UnlockState:
         self.unlocks = 0
         self.lockouts = 0
 
+    def watching(self, t: float) -> bool:
+        """False while locked out: frames then need no detection or matching at all."""
+        return self.state != "lockout" or t >= self.lockout_until
+
     def step(self, t: float, frame: int, match: Match | None) -> list[dict[str, Any]]:
         base = {"t": round(t, 3), "frame": frame}
         if self.state == "lockout":
