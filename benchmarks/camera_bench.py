@@ -20,10 +20,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edgecnn.camera.loop import DetectOptions, Detector  # noqa: E402
-from edgecnn.camera.timings import format_summary  # noqa: E402
-from edgecnn.runtime import Classifier  # noqa: E402
-from edgecnn.runtime.bench import run_bench  # noqa: E402
+from edgecnn.camera.loop import DetectOptions, Detector
+from edgecnn.camera.timings import format_summary
+from edgecnn.runtime import Classifier
+from edgecnn.runtime.bench import run_bench
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "coral" / "mobilenet_v1_0.5_160_quant.tflite"
 
@@ -61,7 +61,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(8)]
     bench = run_bench(Classifier(args.model), runs=300, warmup=30, cold_start=False)
-    model_fps = 1e3 / bench["invoke"]["p50_ms"]
+    model_fps = 1e3 / bench.invoke.p50_ms
     rows = []
     for label, serve in (("detect loop", None), ("detect loop + --serve, no viewer", "127.0.0.1:0")):
         camera = MemoryCamera(frames, fps=model_fps * 1.25)  # a little faster than the model: never starves it
@@ -70,7 +70,7 @@ def main() -> None:
         status = Detector(opts, camera).run()
         rows.append((label, status))
     print(f"\ncamera-loop benchmark: {Path(args.model).name}, {w}x{h} frames, {args.frames} frames per run\n")
-    print(f"model-bound FPS (1000 / bare invoke p50 {bench['invoke']['p50_ms']:.3f} ms): {model_fps:.1f}")
+    print(f"model-bound FPS (1000 / bare invoke p50 {bench.invoke.p50_ms:.3f} ms): {model_fps:.1f}")
     for label, status in rows:
         fps = status["timings"]["fps"]
         print(f"{label:40} {fps:7.1f} fps   ratio {fps / model_fps:.3f}   dropped {status['dropped']}")

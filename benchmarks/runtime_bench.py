@@ -13,13 +13,16 @@ Needs `pip install 'edgecnn[train]'` (TensorFlow is what we compare against).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -27,18 +30,27 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edgecnn.card import Card, InputSpec  # noqa: E402
-from edgecnn.models import make_model, preprocessing_for  # noqa: E402
-from edgecnn.runtime import Classifier  # noqa: E402
-from edgecnn.runtime.bench import COLD_START  # noqa: E402
-from edgecnn.tf_env import import_tf  # noqa: E402
-from edgecnn.tflite_meta import embed_metadata  # noqa: E402
+from edgecnn.card import Card, InputSpec
+from edgecnn.runtime import Classifier
+from edgecnn.runtime.bench import COLD_START
+from edgecnn.workstation.models import make_model, preprocessing_for
+from edgecnn.workstation.quantize.metadata import embed_metadata
+from edgecnn.workstation.tf_env import keras, tf
 
 MODELS = {  # name: (arch, (h, w, c), kwargs)
     "digits CNN": ("cnn", (8, 8, 1), {}),
     "MobileNetV2 a0.35 96px": ("mobilenetv2", (96, 96, 3), {"alpha": 0.35}),
     "MobileNetV2 a1.0 160px": ("mobilenetv2", (160, 160, 3), {"alpha": 1.0}),
 }
+
+
+def bare_invoke(interp: Any, input_index: int, output_index: int, tensor: np.ndarray) -> Callable[[], None]:
+    """set_tensor + invoke + get_tensor on an interpreter, nothing else."""
+    def run() -> None:
+        interp.set_tensor(input_index, tensor)
+        interp.invoke()
+        interp.get_tensor(output_index)
+    return run
 
 
 def p50(fn, runs: int, warmup: int = 10) -> float:
@@ -54,7 +66,6 @@ def p50(fn, runs: int, warmup: int = 10) -> float:
 
 def build(name: str, folder: Path) -> dict[str, Path]:
     """Keras model plus float32 and int8 .tflite files with an edgecnn card embedded."""
-    tf, keras = import_tf()
     arch, shape, kwargs = MODELS[name]
     keras.utils.set_random_seed(0)
     model = make_model(arch, shape, 10, **kwargs)
@@ -82,7 +93,6 @@ def build(name: str, folder: Path) -> dict[str, Path]:
 
 
 def measure(name: str, paths: dict[str, Path], runs: int) -> list[dict]:
-    tf, keras = import_tf()
     model = keras.models.load_model(paths["keras"], compile=False)
     shape = model.input_shape[1:]
     image = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
@@ -93,23 +103,13 @@ def measure(name: str, paths: dict[str, Path], runs: int) -> list[dict]:
     for precision in ("float32", "int8"):
         for threads in (1, 2):
             clf = Classifier(paths[precision], threads=threads)
-            interp, spec = clf.model.interpreter, clf.model
-            tensor = clf.input_tensor(image)
-
-            def bare() -> None:
-                interp.set_tensor(spec.input.index, tensor)
-                interp.invoke()
-                interp.get_tensor(spec.output.index)
-
-            bare_ms, predict_ms = interleaved(bare, lambda: clf.scores(image), runs)
+            tensor = clf.preprocess(image)
+            bare = bare_invoke(clf.model.interpreter, clf.model.input.index, clf.model.output.index, tensor)
+            bare_ms, predict_ms = interleaved(bare, functools.partial(clf.scores, image), runs)
             tfi = tf.lite.Interpreter(model_path=str(paths[precision]), num_threads=threads)
             tfi.allocate_tensors()
-            i_idx, o_idx = tfi.get_input_details()[0]["index"], tfi.get_output_details()[0]["index"]
-
-            def tf_invoke() -> None:
-                tfi.set_tensor(i_idx, tensor)
-                tfi.invoke()
-                tfi.get_tensor(o_idx)
+            tf_invoke = bare_invoke(tfi, tfi.get_input_details()[0]["index"], tfi.get_output_details()[0]["index"],
+                                    tensor)
 
             rows.append({"model": name, "precision": precision, "size_kb": paths[precision].stat().st_size / 1024,
                          "threads": threads, "invoke": bare_ms, "predict": predict_ms,
@@ -197,7 +197,7 @@ def main() -> None:
                        fmt(r["keras_predict"]), fmt(r["keras_call"])) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]
     for n, row in enumerate(table):
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
         if n == 0:  # Markdown's header separator, so the pasted table renders
             print("| " + " | ".join("-" * w for w in widths) + " |")
     print()

@@ -9,8 +9,8 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from edgecnn.errors import EdgeCNNError
 
@@ -19,7 +20,9 @@ CARD_FORMAT = "edgecnn-card/1"
 METADATA_NAME = "edgecnn_card"
 COLORS = ("rgb", "gray")
 RESIZES = ("area", "bilinear", "nearest")
-_CORE_KEYS = {"format", "name", "labels", "input", "preprocessing"}
+# What the model's output means: class scores, a face embedding, or detections (boxes).
+TASKS = ("classifier", "embedding", "detector")
+_CORE_KEYS = {"format", "name", "task", "labels", "input", "preprocessing"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class Card:
     preprocessing: Preprocessing
     name: str = "model"
     sections: Mapping[str, Any] = field(default_factory=dict)
+    task: str = "classifier"
 
     @property
     def num_classes(self) -> int:
@@ -71,6 +75,7 @@ class Card:
         out: dict[str, Any] = {
             "format": CARD_FORMAT,
             "name": self.name,
+            "task": self.task,
             "labels": list(self.labels),
             "input": dataclasses.asdict(self.input),
             "preprocessing": pre,
@@ -93,11 +98,12 @@ class Card:
             pre["std"] = tuple(float(v) for v in pre.get("std", (1.0,)))
             prep = Preprocessing(**pre)
             labels = tuple(str(x) for x in data["labels"])
-            _validate(spec, prep, labels)
+            task = str(data.get("task", "classifier"))
+            _validate(spec, prep, labels, task)
         except (KeyError, TypeError, ValueError) as exc:
             raise EdgeCNNError(f"{source} is not a valid edgecnn card: {exc}") from None
         sections = {k: v for k, v in data.items() if k not in _CORE_KEYS}
-        return cls(labels, spec, prep, str(data.get("name", "model")), sections)
+        return cls(labels, spec, prep, str(data.get("name", "model")), sections, task)
 
     @classmethod
     def from_json(cls, text: str | bytes, source: str = "card") -> "Card":
@@ -119,7 +125,9 @@ class Card:
         return cls.from_json(text, str(path))
 
 
-def _validate(spec: InputSpec, pre: Preprocessing, labels: tuple[str, ...]) -> None:
+def _validate(spec: InputSpec, pre: Preprocessing, labels: tuple[str, ...], task: str) -> None:
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     if min(spec.height, spec.width) < 1 or spec.channels not in (1, 3):
         raise ValueError(f"input must be HxWx1 or HxWx3, got {spec}")
     if pre.color not in COLORS:
@@ -130,5 +138,5 @@ def _validate(spec: InputSpec, pre: Preprocessing, labels: tuple[str, ...]) -> N
         raise ValueError(f"preprocessing.resize must be one of {RESIZES}, got {pre.resize!r}")
     if any(s == 0 for s in pre.std):
         raise ValueError("preprocessing.std must not contain 0")
-    if len(labels) < 2:
-        raise ValueError("a classifier card needs at least two labels")
+    if len(labels) < (1 if task == "detector" else 2):
+        raise ValueError(f"a {task} card needs at least {1 if task == 'detector' else 2} labels")

@@ -27,6 +27,11 @@ def is_image_file(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
 
 
+def list_images(folder: Path) -> list[Path]:
+    """The image files directly inside `folder`, by name (hidden files skipped)."""
+    return sorted(p for p in Path(folder).iterdir() if not p.name.startswith(".") and is_image_file(p))
+
+
 def decode_image(data: bytes, color: str, source: str = "image") -> np.ndarray:
     """Decode encoded image bytes into uint8 (H, W, C) in `color` order ("rgb", "gray", or "bgr",
     OpenCV's own order, for the camera and face paths)."""
@@ -65,3 +70,10 @@ def resize_image(img: np.ndarray, height: int, width: int, method: str = "area")
     # INTER_AREA only averages when shrinking; for enlarging OpenCV falls back to bilinear.
     out = cv2.resize(img, (width, height), interpolation=_INTERPOLATION[method])
     return out if out.ndim == 3 else out[:, :, None]
+
+
+def from_bgr(bgr: np.ndarray, color: str) -> np.ndarray:
+    """OpenCV BGR (H, W, 3) -> the card's colour order ("rgb" or "gray") as (H, W, C)."""
+    if color == "gray":
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)[:, :, None]
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

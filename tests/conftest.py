@@ -74,7 +74,7 @@ def report_metric():
     return METRICS.append
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 (pytest hook)
+def pytest_terminal_summary(terminalreporter) -> None:
     if METRICS:
         terminalreporter.section("measured")
         for line in METRICS:
@@ -82,3 +82,24 @@ def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 (pytest h
 
 
 sys.path.insert(0, str(REPO / "tests"))
+
+
+def json_key_paths(obj: object, prefix: str = "") -> set[str]:
+    """Every key path of a JSON value (".a.b", list items as "[]"), to compare output schemas."""
+    out: set[str] = set()
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.add(f"{prefix}.{k}")
+            out |= json_key_paths(v, f"{prefix}.{k}")
+    elif isinstance(obj, list):
+        for v in obj[:3]:
+            out |= json_key_paths(v, f"{prefix}[]")
+    return out
+
+
+def keys_before_layout(name: str) -> set[str]:
+    """The key paths `name` (parity, bench, edgetpu, face_eval) had before the typed reports,
+    captured from the earlier release's commands on a digits run and a face run."""
+    import json
+
+    return set(json.loads((REPO / "tests" / "data" / "json_keys_before_layout.json").read_text())[name])

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up a virtual environment with edgecnn[train,test] and run the whole test suite.
+# Set up a virtual environment with edgecnn[train,test], lint with ruff, run the whole test suite.
 # Usage: bash tests/run.sh [pytest args...]     (EDGECNN_VENV picks the venv folder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,4 +12,6 @@ fi
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet -e ".[train,test]"
+# Lint first: a new finding fails the run like a failing test (rules in pyproject.toml).
+"$venv/bin/ruff" check edgecnn tests benchmarks
 exec "$venv/bin/python" -m pytest "$@"

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 SCRIPTS = sorted([*REPO.glob("deploy/**/*.sh"), *REPO.glob("tests/*.sh"), REPO / ".ci" / "run"])

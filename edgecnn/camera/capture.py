@@ -28,6 +28,7 @@ class LatestFrameCapture:
         self.captured = self.dropped = self.failed_reads = self.reconnects = 0
         self.ended = False
         self._frame: np.ndarray | None = None
+        self._seq = -1
         self._fresh = False
         self._cond = threading.Condition()
         self._stop = threading.Event()
@@ -43,21 +44,22 @@ class LatestFrameCapture:
             self._cond.notify_all()
         self._thread.join(timeout=5.0)
 
-    def get(self, timeout: float = 1.0) -> np.ndarray | None:
-        """The newest untaken frame, waiting up to `timeout` s; None if none came (or ended)."""
+    def get(self, timeout: float = 1.0) -> tuple[int, np.ndarray] | None:
+        """(sequence number, frame) of the newest untaken frame, waiting up to `timeout` s; None if
+        none came (or the source ended). The sequence number counts every frame read, dropped or not."""
         with self._cond:
             if not self._fresh:
                 self._cond.wait_for(lambda: self._fresh or self.ended or self._stop.is_set(), timeout)
-            if not self._fresh:
+            if not self._fresh or self._frame is None:
                 return None
             self._fresh = False
-            return self._frame
+            return self._seq, self._frame
 
     def _publish(self, frame: np.ndarray) -> None:
         with self._cond:
             if self._fresh:
                 self.dropped += 1
-            self._frame, self._fresh = frame, True
+            self._frame, self._seq, self._fresh = frame, self.captured, True
             self.captured += 1
             self._cond.notify_all()
 

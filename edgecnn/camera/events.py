@@ -1,4 +1,6 @@
-"""Where events go: JSON lines on stdout or a file, and optional JPEG snapshots."""
+"""Where events go. An event is a frozen dataclass with `to_dict()`; a sink is anything with
+`emit(event)`. JSON lines (stdout or a file) serve detect and face unlock alike; the web view keeps
+the recent ones; snapshots are JPEG files beside them."""
 
 from __future__ import annotations
 
@@ -6,43 +8,76 @@ import json
 import sys
 from collections import deque
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from edgecnn import atomic
-from edgecnn.camera.smoothing import Event
 from edgecnn.errors import EdgeCNNError
 
 
-class EventSink:
-    """Writes each event as one JSON line (flushed), keeps the latest for the web view."""
+class Event(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
 
-    def __init__(self, path: str | None, snapshots: str | None, keep: int = 20) -> None:
-        self.latest: deque[dict[str, Any]] = deque(maxlen=keep)
-        self.count = 0
-        self.snapshots = Path(snapshots) if snapshots else None
-        self._own = False
+
+class EventSink(Protocol):
+    def emit(self, event: Event) -> None: ...
+
+
+class JsonLines:
+    """Each event as one flushed JSON line, on stdout or appended to `path`."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
         self.stream: IO[str] = sys.stdout
-        try:
-            if path and path != "-":
+        self._own = False
+        if path and str(path) != "-":
+            try:
                 self.stream = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
-                self._own = True
-            if self.snapshots:
-                self.snapshots.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise EdgeCNNError(f"cannot write events to {exc.filename}: {exc.strerror}") from None
+            except OSError as exc:
+                raise EdgeCNNError(f"cannot write events to {path}: {exc.strerror}") from None
+            self._own = True
 
-    def emit(self, event: Event, jpeg: bytes | None) -> dict[str, Any]:
-        record = event.to_dict()
-        if self.snapshots and jpeg:
-            name = f"{event.frame:08d}_{event.kind}_{event.label or event.previous}.jpg"
-            atomic.write_bytes(self.snapshots / name, jpeg)
-            record["snapshot"] = str(self.snapshots / name)
-        self.stream.write(json.dumps(record) + "\n")
+    def emit(self, event: Event) -> None:
+        self.stream.write(json.dumps(event.to_dict()) + "\n")
         self.stream.flush()
-        self.latest.appendleft(record)
-        self.count += 1
-        return record
 
     def close(self) -> None:
         if self._own:
             self.stream.close()
+
+
+class RecentEvents:
+    """The latest `keep` events as dicts (newest first) for the web view, and how many there were."""
+
+    def __init__(self, keep: int = 20) -> None:
+        self.latest: deque[dict[str, Any]] = deque(maxlen=keep)
+        self.count = 0
+
+    def emit(self, event: Event) -> None:
+        self.latest.appendleft(event.to_dict())
+        self.count += 1
+
+
+class Snapshots:
+    """JPEG files in one folder, named by the caller."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EdgeCNNError(f"cannot create the snapshot folder {self.folder}: {exc.strerror}") from None
+
+    def save(self, name: str, jpeg: bytes) -> Path:
+        path = self.folder / name
+        atomic.write_bytes(path, jpeg)
+        return path
+
+
+class Fanout:
+    """Several sinks as one."""
+
+    def __init__(self, *sinks: EventSink) -> None:
+        self.sinks = sinks
+
+    def emit(self, event: Event) -> None:
+        for sink in self.sinks:
+            sink.emit(event)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,11 +48,15 @@ class Event:
     frame: int
     time: float
     region: tuple[int, int, int, int] | None
+    snapshot: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"event": self.kind, "label": self.label, "previous": self.previous,
-                "score": round(self.score, 4), "frame": self.frame, "time": round(self.time, 3),
-                "region": list(self.region) if self.region else None}
+        out = {"event": self.kind, "label": self.label, "previous": self.previous,
+               "score": round(self.score, 4), "frame": self.frame, "time": round(self.time, 3),
+               "region": list(self.region) if self.region else None}
+        if self.snapshot:
+            out["snapshot"] = self.snapshot
+        return out
 
 
 class EventTracker:

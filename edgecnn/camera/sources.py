@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
-from edgecnn.images import is_image_file
+from edgecnn.images import is_image_file, list_images
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mjpg", ".mjpeg", ".h264")
 
@@ -76,7 +76,7 @@ class FolderSource:
         self.unreadable = 0
 
     def open(self) -> None:
-        self.files = sorted(p for p in self.folder.iterdir() if is_image_file(p))
+        self.files = list_images(self.folder)
         if not self.files:
             raise SourceError(f"{self.folder} holds no images")
         self.index = 0

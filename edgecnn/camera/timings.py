@@ -6,7 +6,7 @@ import time
 from collections import defaultdict, deque
 from typing import Any
 
-import numpy as np
+from edgecnn.stats import percentiles_ms
 
 STAGES = ("capture_wait", "preprocess", "inference", "postprocess", "draw_encode")
 
@@ -55,11 +55,7 @@ class StageTimer:
         return (len(self.recent) - 1) / max(self.recent[-1] - self.recent[0], 1e-9)
 
     def summary(self) -> dict[str, Any]:
-        stages = {}
-        for name in STAGES:
-            values = np.asarray(self.samples.get(name, ()), dtype=np.float64) * 1e3
-            stages[name] = ({"p50_ms": float(np.percentile(values, 50)), "p95_ms": float(np.percentile(values, 95))}
-                            if values.size else {"p50_ms": None, "p95_ms": None})
+        stages = {name: percentiles_ms(self.samples.get(name, ()), (50, 95)) for name in STAGES}
         return {"frames": self.frames, "seconds": round(self.elapsed, 3),
                 "fps": round(self.fps, 2), "stages": stages}
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import errno
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
 
@@ -105,7 +106,7 @@ def _handler(view: LiveView) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             path = self.path.split("?")[0]
             if path in ("/", "/index.html"):
                 self._send(PAGE.encode(), "text/html; charset=utf-8")

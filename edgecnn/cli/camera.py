@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from edgecnn.cli import cli
+from edgecnn.cli.app import cli
 from edgecnn.cli.device import runtime_options
 
 
@@ -15,8 +15,8 @@ from edgecnn.cli.device import runtime_options
 @click.option("--source", "-s", required=True,
               help="Camera index (0), /dev/videoN, picamera, a video file, an image folder, or an "
                    "rtsp:// / http:// stream.")
-@click.option("--roi", help="Where to classify: x,y,w,h in pixels, 'faces' (largest face, Haar "
-                            "cascade) or 'full' (default).")
+@click.option("--roi", help="Where to classify: x,y,w,h in pixels, 'faces' (largest face, the same Haar "
+                            "detector as `face unlock`) or 'full' (default).")
 @click.option("--smooth", "window", default=5, show_default=True, type=click.IntRange(min=1),
               help="Average scores over the last N frames before deciding a label.")
 @click.option("--threshold", default=0.5, show_default=True, type=click.FloatRange(0, 1),
@@ -49,7 +49,8 @@ def detect(model: str, summary_path: str | None, **opts: Any) -> None:
     from edgecnn.camera.timings import format_summary
 
     opts["ignore"] = tuple(opts["ignore"])
-    detector = Detector(DetectOptions(model=model, **opts))
+    regions = region_finder(opts.pop("roi"))
+    detector = Detector(DetectOptions(model=model, **opts), regions=regions)
     if opts.get("serve"):
         click.echo(f"# serving on {opts['serve']}", err=True)
     status = detector.run()
@@ -57,6 +58,18 @@ def detect(model: str, summary_path: str | None, **opts: Any) -> None:
     click.echo(format_summary(t), err=True)
     click.echo(f"{t['frames']} frames in {t['seconds']:.1f} s: {t['fps']:.1f} fps; dropped {status['dropped']}, "
                f"failed reads {status['failed_reads']}, reconnects {status['reconnects']}, "
-               f"events {len(status['events'])}", err=True)
+               f"events {status['events_total']}", err=True)
     if summary_path:
         atomic.write_json(summary_path, status)
+
+
+def region_finder(roi: str | None) -> Any:
+    """--roi as a region finder: None (whole frame), a fixed box, or faces (edgecnn.face)."""
+    from edgecnn.camera.regions import FixedRegion, parse_roi
+
+    parsed = parse_roi(roi)
+    if parsed == "faces":
+        from edgecnn.face.detect import FaceRegions, HaarDetector
+
+        return FaceRegions(HaarDetector(eyes=False))
+    return FixedRegion(parsed) if isinstance(parsed, tuple) else None

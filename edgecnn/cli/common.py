@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from edgecnn import log
 from edgecnn.errors import EdgeCNNUsageError
 
 
@@ -32,6 +33,5 @@ def emit_json(obj: Any) -> None:
 
 def quiet_for_json(as_json: bool) -> None:
     """Progress goes to stderr anyway; machine mode silences it to keep logs clean."""
-    from edgecnn.progress import set_quiet
-
-    set_quiet(as_json and not sys.stderr.isatty())
+    if as_json and not sys.stderr.isatty():
+        log.set_quiet(True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
-from edgecnn.cli import cli
+from edgecnn.cli.app import cli
 from edgecnn.cli.common import emit_json, quiet_for_json
 
 
@@ -74,7 +75,7 @@ def inspect(model: str, as_json: bool) -> None:
 
     report = inspect_model(model)
     if as_json:
-        emit_json(report)
+        emit_json(report.to_dict())
     else:
         click.echo(format_inspection(report))
 
@@ -98,6 +99,6 @@ def bench(model: str, runs: int, warmup: int, image: str | None, no_cold_start: 
     extra = [f"--{k}={v}" for k, v in opts.items() if v is not None]
     report = run_bench(clf, runs, warmup, image, not no_cold_start, extra)
     if as_json:
-        emit_json(report)
+        emit_json(report.to_dict())
     else:
         click.echo(format_report(report))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from edgecnn.cli import cli
+from edgecnn.cli.app import cli
 from edgecnn.cli.common import emit_json
 
 COMPILER_HOWTO = (
@@ -31,27 +31,27 @@ def edgetpu() -> None:
 def check(model: str, show_all: bool, as_json: bool) -> None:
     """Say, per operator, whether edgetpu_compiler can map MODEL to the Edge TPU and where the
     graph would split. Exit code 0 when the whole model maps, 1 when it does not."""
-    from edgecnn.edgetpu_check import check_model, format_check
+    from edgecnn.runtime.edgetpu_check import check_model, format_check
 
     report = check_model(model)
     if as_json:
-        emit_json(report)
+        emit_json(report.to_dict())
     else:
         click.echo(format_check(report, show_all))
-    if not (report["fully_mappable"] or report["compiled"]):
+    if not report.ready:
         raise SystemExit(1)
 
 
 @edgetpu.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: beside MODEL.")
-def compile(model: Path, out_dir: Path | None) -> None:  # noqa: A001 (the command's name)
+def compile(model: Path, out_dir: Path | None) -> None:
     """Run edgetpu_compiler on MODEL (after a readiness check) when it is installed."""
-    from edgecnn.edgetpu_check import check_model, format_check
     from edgecnn.errors import EdgeCNNError
+    from edgecnn.runtime.edgetpu_check import check_model, format_check
 
     report = check_model(model)
-    if not report["fully_mappable"]:
+    if not report.fully_mappable:
         click.echo(format_check(report), err=True)
         click.echo("warning: the compiler will leave part of this model to the CPU", err=True)
     compiler = shutil.which("edgetpu_compiler")

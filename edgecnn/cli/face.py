@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from edgecnn.cli import cli
+from edgecnn.cli.app import cli
 from edgecnn.cli.common import emit_json, parse_size, quiet_for_json
 
 
@@ -32,12 +32,12 @@ def face() -> None:
 def face_train_cmd(data: str, out: Path, size: str | None, overwrite: bool, **options: Any) -> None:
     """Train a face embedding CNN on DATA (one sub-folder per person) with an additive-margin
     softmax loss; the exported model maps a face to a unit-length vector."""
-    from edgecnn.face.training import FaceConfig
-    from edgecnn.recipes import build, merge
+    from edgecnn.workstation.config import FaceConfig
+    from edgecnn.workstation.recipes import build, merge
 
     options["height"], options["width"] = parse_size(size)
     cfg = build(FaceConfig, merge({}, options), "options")
-    from edgecnn.face.training import face_train
+    from edgecnn.workstation.face.training import face_train
 
     card = face_train(data, out, cfg, overwrite)
     click.echo(f"trained a {cfg.dim}-d face embedder on {card.num_classes} identities -> {out}/model.keras; "
@@ -63,9 +63,11 @@ def face_evaluate_cmd(model: Path, data: str, enroll: int, target_far: float, de
     """Verification metrics of the float and int8 embedders side by side: every genuine and impostor
     pair among the identities in --data, FAR / FRR at the EER threshold, EER, the threshold for a
     target FAR, and the mean cosine between float and int8 embeddings."""
+    import dataclasses
+
     from edgecnn import atomic
     from edgecnn.errors import EdgeCNNError
-    from edgecnn.face.evaluate import evaluate
+    from edgecnn.workstation.face.evaluate import evaluate
 
     quiet_for_json(json_path == "-")
     folder = model if model.is_dir() else model.parent
@@ -75,16 +77,17 @@ def face_evaluate_cmd(model: Path, data: str, enroll: int, target_far: float, de
     models = {k: v for k, v in models.items() if v.is_file()}
     if not models:
         raise EdgeCNNError(f"no model_int8.tflite / model_float32.tflite in {folder}; run edgecnn quantize first")
-    report = evaluate(models, data, enroll, target_far, detect)
+    evaluation = evaluate(models, data, enroll, target_far, detect)
     if plot_path is None and json_path not in (None, "-"):
         plot_path = str(Path(json_path).with_name("det.png"))
     if plot_path:
-        from edgecnn.face.plots import det_png
+        from edgecnn.workstation.face.plots import det_png
 
-        if det_png(report, plot_path):
-            report["plot"] = plot_path
+        if det_png(evaluation, plot_path):
+            evaluation = dataclasses.replace(evaluation, plot=plot_path)
         else:
             click.echo("note: no DET plot without matplotlib (pip install 'edgecnn[train]')", err=True)
+    report = evaluation.to_dict()
     if json_path == "-":
         emit_json(report)
     elif json_path:
@@ -132,7 +135,7 @@ def face_demo_cmd(data: str, out: Path, enroll: int, epochs: int | None, target_
     int8, measure FAR / FRR / EER on the rest, enrol one of them, and replay a generated walk-up
     video: the owner unlocks, strangers are refused and then locked out."""
     from edgecnn import atomic
-    from edgecnn.face.demo import run_demo
+    from edgecnn.workstation.face.demo import run_demo
 
     quiet_for_json(json_path == "-")
     summary = run_demo(data, out, enroll=enroll, epochs=epochs, target_far=target_far)

@@ -153,23 +153,18 @@ def unlock_cmd(source: str, consecutive: int, max_failures: int, lockout: float,
     """Phone-style unlock: JSON events (unlock, rejected, lockout, lockout_over, locked) one per line;
     a summary line on stderr at the end (source end, --duration, Ctrl-C or SIGTERM). Files are timed
     by their frame rate, so a recorded video gives the same events anywhere."""
-    from edgecnn.errors import EdgeCNNError
-    from edgecnn.face.session import json_lines
+    from edgecnn.camera.events import JsonLines
     from edgecnn.face.unlock import UnlockPolicy
 
-    session = _session(gallery, model, True, threshold)
     policy = UnlockPolicy(consecutive, max_failures, lockout, relock_after)
-    try:
-        out = open(events, "a", encoding="utf-8") if events else None  # noqa: SIM115
-    except OSError as exc:
-        raise EdgeCNNError(f"cannot write events to {events}: {exc.strerror}") from None
-    try:
-        summary = session.unlock(source, policy, json_lines(out), duration, max_frames)
-    finally:
-        if out:
-            out.close()
-    click.echo(f"{summary['frames']} frames ({summary['frames_with_face']} with a face), "
-               f"{summary['unlocks']} unlocks, {summary['lockouts']} lockouts, ended {summary['state']}", err=True)
+    with _session(gallery, model, True, threshold) as session:
+        sink = JsonLines(events)
+        try:
+            summary = session.unlock(source, policy, sink, duration, max_frames)
+        finally:
+            sink.close()
+    click.echo(f"{summary.frames} frames ({summary.frames_with_face} with a face), {summary.unlocks} unlocks, "
+               f"{summary.lockouts} lockouts, ended {summary.state}", err=True)
 
 
 @face.command("list")
@@ -179,15 +174,15 @@ def list_cmd(gallery: Path, as_json: bool) -> None:
     """Who is enrolled, with how many embeddings each."""
     from edgecnn.face.gallery import Gallery
 
-    g = Gallery(gallery)
-    people = g.people()
-    report = {"gallery": str(gallery), "model_sha256": g.meta["model_sha256"], "threshold": g.threshold,
-              "people": people}
+    with Gallery(gallery) as g:
+        people = g.people()
+        report = {"gallery": str(gallery), "model_sha256": g.meta["model_sha256"], "threshold": g.threshold,
+                  "people": people}
     if as_json:
         emit_json(report)
         return
-    click.echo(f"{gallery}: {len(people)} people, model sha256 {g.meta['model_sha256'][:12]}..., "
-               f"threshold {g.threshold:.4f}")
+    click.echo(f"{gallery}: {len(people)} people, model sha256 {report['model_sha256'][:12]}..., "
+               f"threshold {report['threshold']:.4f}")
     for p in people:
         click.echo(f"  {p['name']:24} {p['embeddings']:3d} embeddings")
 
@@ -199,5 +194,6 @@ def remove_cmd(name: str, gallery: Path) -> None:
     """Forget NAME and all their embeddings."""
     from edgecnn.face.gallery import Gallery
 
-    n = Gallery(gallery).remove(name)
+    with Gallery(gallery) as g:
+        n = g.remove(name)
     click.echo(f"removed {name} ({n} embeddings) from {gallery}")

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from edgecnn.cli import cli
+from edgecnn.cli.app import cli
 from edgecnn.cli.common import emit_json, parse_size, quiet_for_json
 
 
@@ -15,8 +15,8 @@ from edgecnn.cli.common import emit_json, parse_size, quiet_for_json
 @click.argument("data", required=False)
 @click.option("--out", "-o", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run folder to write (model.keras, card.json, split.json).")
-@click.option("--recipe", type=click.Path(dir_okay=False, path_type=Path),
-              help="TOML recipe (train/NAME.toml); options given here override it.")
+@click.option("--recipe", help="Recipe: a shipped name (digits, faces) or a TOML file; options given here "
+                               "override it.")
 @click.option("--arch", type=click.Choice(["cnn", "mobilenetv2"]), help="Architecture [cnn].")
 @click.option("--alpha", type=float, help="MobileNetV2 width multiplier [0.35].")
 @click.option("--weights", type=click.Choice(["none", "imagenet"]),
@@ -32,19 +32,21 @@ from edgecnn.cli.common import emit_json, parse_size, quiet_for_json
 @click.option("--test-fraction", type=float, help="Held-out test fraction per class [0.2].")
 @click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
-def train(data: str | None, out: Path, recipe: Path | None, size: str | None, weights: str | None,
+def train(data: str | None, out: Path, recipe: str | None, size: str | None, weights: str | None,
           overwrite: bool, as_json: bool, **options: Any) -> None:
     """Train a CNN on DATA: an image folder (one sub-folder per class) or `digits`.
 
     Writes RUN_DIR/model.keras and RUN_DIR/card.json (labels, input, preprocessing,
     split, float metrics) and the deterministic stratified split in split.json.
     """
-    from edgecnn.config import TrainConfig
     from edgecnn.errors import EdgeCNNUsageError
-    from edgecnn.recipes import build, merge, read_toml
+    from edgecnn.workstation.config import TrainConfig
+    from edgecnn.workstation.datasets import check_source
+    from edgecnn.workstation.recipes import build, merge, read_recipe
+    from edgecnn.workstation.run import RunDir
 
     quiet_for_json(as_json)
-    base = read_toml(recipe) if recipe else {}
+    base = read_recipe(recipe, "train")
     options["height"], options["width"] = parse_size(size)
     if weights is not None:
         options["weights"] = None if weights == "none" else weights
@@ -53,8 +55,10 @@ def train(data: str | None, out: Path, recipe: Path | None, size: str | None, we
     if not data:
         raise EdgeCNNUsageError("give DATA (an image folder or 'digits') or a recipe with data = ...")
     values["data"] = data
-    cfg = build(TrainConfig, values, str(recipe) if recipe else "options")
-    from edgecnn.training import train as run_training
+    cfg = build(TrainConfig, values, recipe or "options")
+    RunDir(out).check_writable(overwrite)  # answered before TensorFlow loads
+    check_source(data)
+    from edgecnn.workstation.training import train as run_training
 
     result = run_training(data, out, cfg, overwrite=overwrite)
     summary = {"run": str(out), "arch": cfg.arch, "classes": result.card.num_classes,
@@ -70,8 +74,8 @@ def train(data: str | None, out: Path, recipe: Path | None, size: str | None, we
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--recipe", type=click.Path(dir_okay=False, path_type=Path),
-              help="TOML recipe (quantize/NAME.toml); options given here override it.")
+@click.option("--recipe", help="Recipe: a shipped name (int8, int8-uint8io, float16, dynamic) or a TOML "
+                               "file; options given here override it.")
 @click.option("--mode", type=click.Choice(["int8", "int16x8", "float16", "dynamic"]),
               help="int8 = full integer (default); int16x8 = 16-bit activations, 8-bit weights; "
                    "float16; dynamic = int8 weights, float activations.")
@@ -90,25 +94,23 @@ def train(data: str | None, out: Path, recipe: Path | None, size: str | None, we
                    "(quant_layers.md/.json/.png).")
 @click.option("--data", "data_override", help="Training data folder, if it moved since training.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
-def quantize(run_dir: Path, recipe: Path | None, out: Path | None, data_override: str | None,
+def quantize(run_dir: Path, recipe: str | None, out: Path | None, data_override: str | None,
              report: str | None, max_drop: float | None, as_json: bool, **options: Any) -> None:
     """Convert RUN_DIR's model to TFLite with the card embedded (plus a float32 reference)."""
-    from edgecnn.config import QuantizeConfig
-    from edgecnn.recipes import build, merge, read_toml
+    from edgecnn.workstation.config import QuantizeConfig
+    from edgecnn.workstation.recipes import build, merge, read_recipe
+    from edgecnn.workstation.run import RunDir
 
     quiet_for_json(as_json)
-    cfg = build(QuantizeConfig, merge(read_toml(recipe) if recipe else {}, options),
-                str(recipe) if recipe else "options")
-    from edgecnn.quantization import describe, quantize_run
+    cfg = build(QuantizeConfig, merge(read_recipe(recipe, "quantize"), options), recipe or "options")
+    RunDir(run_dir).require_trained()  # answered before TensorFlow loads
+    from edgecnn.workstation.quantize.run import describe, quantize_run
 
     result = quantize_run(run_dir, cfg, out, data_override, max_drop)
     if as_json:
         layers = _layer_report(run_dir, cfg, data_override, as_json) if report == "layers" else None
-        emit_json({"model": str(result.path), "float32": str(result.float32_path), "mode": cfg.mode,
-                   "io": cfg.io, "sizes": result.sizes, "calibration": result.calibration,
-                   "warnings": result.warnings, "edgetpu": result.edgetpu, "layers": layers,
-                   "budget": result.budget})
-        if result.edgetpu is not None and not result.edgetpu["fully_mappable"]:
+        emit_json({**result.to_dict(), "layers": layers})
+        if result.edgetpu is not None and not result.edgetpu.fully_mappable:
             _edgetpu_verdict(result)
         _budget_verdict(result)
         return
@@ -123,17 +125,17 @@ def quantize(run_dir: Path, recipe: Path | None, out: Path | None, data_override
 
 def _budget_verdict(result: Any) -> None:
     """With --max-drop: exit 1 when no attempt met the budget (the best one is still written)."""
-    if result.budget is not None and not result.budget["met"]:
+    if result.budget is not None and not result.budget.met:
         from edgecnn.errors import BudgetExceeded
 
-        best = min(a["drop_pp"] for a in result.budget["attempts"])
-        raise BudgetExceeded(f"no attempt met --max-drop {result.budget['max_drop_pp']:.2f} pp "
+        best = min(a.drop_pp for a in result.budget.attempts)
+        raise BudgetExceeded(f"no attempt met --max-drop {result.budget.max_drop_pp:.2f} pp "
                              f"(best {best:.2f} pp, written to {result.path.name})")
 
 
 def _layer_report(run_dir: Path, cfg: Any, data_override: str | None, as_json: bool) -> dict:
-    from edgecnn.layer_report import HEADER, layer_report, table_rows, write_layer_report
-    from edgecnn.parity_report import text_table
+    from edgecnn.workstation.quantize.layers import HEADER, layer_report, table_rows, write_layer_report
+    from edgecnn.workstation.reports import text_table
 
     report = layer_report(run_dir, cfg, data_override)
     write_layer_report(report, run_dir)
@@ -149,18 +151,18 @@ def _edgetpu_verdict(result: Any) -> None:
     """With --target edgetpu: say whether the model is Edge-TPU-ready; exit 1 when it is not."""
     if result.edgetpu is None:
         return
-    from edgecnn.edgetpu_check import format_check
     from edgecnn.errors import EdgeCNNError
+    from edgecnn.runtime.edgetpu_check import format_check
 
-    if result.edgetpu["fully_mappable"]:
-        click.echo(f"Edge TPU ready: all {result.edgetpu['operators']} operators map; "
+    check = result.edgetpu
+    if check.fully_mappable:
+        click.echo(f"Edge TPU ready: all {check.operators} operators map; "
                    f"next: edgecnn edgetpu compile {result.path}")
         return
-    click.echo(format_check(result.edgetpu), err=True)
-    k = result.edgetpu["first_unmappable"]
-    raise EdgeCNNError(f"{result.path.name} is NOT Edge TPU ready: op {k} "
-                       f"({result.edgetpu['ops'][k]['op']}) cannot be mapped: "
-                       f"{result.edgetpu['ops'][k]['reasons'][0]}")
+    click.echo(format_check(check), err=True)
+    op = check.ops[check.first_unmappable]
+    raise EdgeCNNError(f"{result.path.name} is NOT Edge TPU ready: op {op.index} ({op.op}) cannot be "
+                       f"mapped: {op.reasons[0]}")
 
 
 @cli.command()
@@ -178,20 +180,23 @@ def parity(run_dir: Path, max_drop: float, json_path: str | None, data_override:
     Writes parity.json, parity.md and PNG plots into RUN_DIR. Exit code 1 when the
     quantized model's top-1 drop exceeds --max-drop.
     """
-    from edgecnn.parity import check_budget, run_parity
-    from edgecnn.parity_report import HEADER, summary_rows, text_table, write_reports
+    from edgecnn.workstation.run import RunDir
 
     quiet_for_json(json_path == "-")
+    RunDir(run_dir).require_trained()  # answered before TensorFlow loads
+    from edgecnn.workstation.parity import check_budget, run_parity
+    from edgecnn.workstation.reports import HEADER, summary_rows, text_table, write_reports
+
     report = run_parity(run_dir, max_drop, data_override, threads)
     to_file = Path(json_path) if json_path not in (None, "-") else None
     write_reports(report, run_dir, to_file)
     if json_path == "-":
-        emit_json(report)
+        emit_json(report.to_dict())
     else:
         click.echo(text_table(HEADER, summary_rows(report, run_dir)))
-        verdict = "passed" if report["passed"] else "FAILED"
-        click.echo(f"{verdict}: drop {report['drop_pp']:.2f} pp (budget {max_drop:.2f} pp), "
-                   f"agreement {report['quantized']['agreement'] * 100:.2f} % on {report['n']} test images; "
+        verdict = "passed" if report.passed else "FAILED"
+        click.echo(f"{verdict}: drop {report.drop_pp:.2f} pp (budget {max_drop:.2f} pp), "
+                   f"agreement {report.quantized.agreement * 100:.2f} % on {report.n} test images; "
                    f"report in {run_dir / 'parity.md'}")
     check_budget(report, run_dir)
 
@@ -204,7 +209,7 @@ def parity(run_dir: Path, max_drop: float, json_path: str | None, data_override:
 def quickstart(out: Path, epochs: int | None, as_json: bool) -> None:
     """Train digits -> quantize int8 -> parity -> classify a few test images, offline."""
     quiet_for_json(as_json)
-    from edgecnn.quickstart import format_summary, run_quickstart
+    from edgecnn.workstation.quickstart import format_summary, run_quickstart
 
     summary = run_quickstart(out, epochs)
     if as_json:

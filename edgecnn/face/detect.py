@@ -1,8 +1,9 @@
-"""Find, level and crop faces for the embedder: OpenCV's Haar cascades, pluggable.
+"""Find, level and crop faces: OpenCV's Haar cascades, pluggable.
 
 A detector is anything with `find(bgr) -> list[Detection]` (largest first); a TFLite face detector
 can replace `HaarDetector` without touching enrolment, verification or unlock. `FaceCropper`
-turns the largest detection into the head crop the embedder was trained on.
+turns the largest detection into the head crop the embedder was trained on; `FaceRegions` makes
+the same detector a region finder for `edgecnn detect --roi faces`, so both find the same faces.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import NamedTuple, Protocol
 import cv2
 import numpy as np
 
-from edgecnn.camera.regions import load_haar_cascade
 from edgecnn.errors import EdgeCNNError
+from edgecnn.images import load_image
 
 Box = tuple[int, int, int, int]  # x, y, w, h
 Point = tuple[float, float]
@@ -43,6 +44,18 @@ class Detector(Protocol):
 
 class NoFaceError(EdgeCNNError):
     """No face where one was needed."""
+
+
+def load_haar_cascade(name: str) -> "cv2.CascadeClassifier":
+    """One of OpenCV's bundled Haar cascades, or one clear error when this OpenCV has none."""
+    folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
+    if folder is None or not hasattr(cv2, "CascadeClassifier"):
+        raise EdgeCNNError("this OpenCV has no Haar cascades (OpenCV 5 removed them): "
+                           "pip install 'opencv-python-headless>=4.8,<5'")
+    cascade = cv2.CascadeClassifier(str(Path(folder) / name))
+    if cascade.empty():
+        raise EdgeCNNError(f"cannot load the Haar cascade {name} from {folder}")
+    return cascade
 
 
 class HaarDetector:
@@ -168,10 +181,18 @@ def whole_face(bgr: np.ndarray) -> Face:
     return Face(bgr, (0, 0, w, h), False, 0.0, 1)
 
 
+class FaceRegions:
+    """A detector as a region finder (x, y, w, h boxes, largest first) for the detect loop."""
+
+    def __init__(self, detector: Detector | None = None) -> None:
+        self.detector = detector or HaarDetector()
+
+    def find(self, bgr: np.ndarray) -> list[Box]:
+        return [d.box for d in self.detector.find(bgr)]
+
+
 def load_face(path: str | Path, cropper: FaceCropper | None) -> Face:
     """A face from an image file: the largest detected (cropper given) or the whole image."""
-    from edgecnn.images import load_image
-
     bgr = load_image(path, "bgr")
     if cropper is None:
         return whole_face(bgr)

@@ -122,7 +122,7 @@ class Gallery:
                 self.db.execute("DELETE FROM people WHERE id = ?", row)
             pid = self.db.execute("INSERT INTO people (name, enrolled) VALUES (?, ?)",
                                   (name, time.time())).lastrowid
-            for vec, src in zip(vectors, sources):
+            for vec, src in zip(vectors, sources, strict=True):
                 vec = np.asarray(vec, dtype=np.float32).reshape(-1)
                 if vec.size != self.dim:
                     raise GalleryError(f"embedding of length {vec.size} does not fit this gallery ({self.dim})")
@@ -162,6 +162,12 @@ class Gallery:
 
     def close(self) -> None:
         self.db.close()
+
+    def __enter__(self) -> "Gallery":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def _tx(self) -> "_Transaction":
         return _Transaction(self.db)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -19,18 +20,18 @@ def pair_scores(embeddings: np.ndarray, identities: np.ndarray, enroll: int) -> 
     probes every template. Returns (genuine scores, impostor scores) as cosine similarities."""
     e = l2_normalize(embeddings)
     ids = list(dict.fromkeys(identities.tolist()))
-    templates, probes = {}, []
-    for ident in ids:
+    templates, probes, owner = [], [], []
+    for k, ident in enumerate(ids):
         idx = np.flatnonzero(identities == ident)
         if len(idx) <= enroll:
             raise ValueError(f"identity {ident!r} has {len(idx)} images; need more than {enroll} to enrol and probe")
-        templates[ident] = l2_normalize(e[idx[:enroll]].mean(axis=0))
-        probes += [(i, ident) for i in idx[enroll:]]
-    genuine, impostor = [], []
-    for i, ident in probes:
-        for other, template in templates.items():
-            (genuine if other == ident else impostor).append(float(e[i] @ template))
-    return np.asarray(genuine), np.asarray(impostor)
+        templates.append(l2_normalize(e[idx[:enroll]].mean(axis=0)))
+        probes += idx[enroll:].tolist()
+        owner += [k] * (len(idx) - enroll)
+    scores = e[probes] @ np.stack(templates).T  # (probes, identities)
+    genuine = np.zeros(scores.shape, dtype=bool)
+    genuine[np.arange(len(probes)), owner] = True
+    return scores[genuine], scores[~genuine]
 
 
 def error_rates(genuine: np.ndarray, impostor: np.ndarray, threshold: float) -> tuple[float, float]:
@@ -38,20 +39,45 @@ def error_rates(genuine: np.ndarray, impostor: np.ndarray, threshold: float) -> 
     return float((impostor >= threshold).mean()), float((genuine < threshold).mean())
 
 
-def summarize(genuine: np.ndarray, impostor: np.ndarray, target_far: float = 0.01) -> dict[str, Any]:
+def rates_at(genuine: np.ndarray, impostor: np.ndarray, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """FAR and FRR at every threshold (accept score >= threshold), by binary search: O(n log n)."""
+    g, i = np.sort(np.asarray(genuine, np.float64)), np.sort(np.asarray(impostor, np.float64))
+    far = (i.size - np.searchsorted(i, thresholds, side="left")) / max(i.size, 1)
+    frr = np.searchsorted(g, thresholds, side="left") / max(g.size, 1)
+    return far, frr
+
+
+@dataclass(frozen=True)
+class VerificationMetrics:
+    """EER and its threshold, FAR / FRR there, and the threshold that reaches a target FAR."""
+
+    eer: float
+    threshold: float
+    far: float
+    frr: float
+    n_genuine: int
+    n_impostor: int
+    target_far: float
+    threshold_at_target_far: float
+    frr_at_target_far: float
+    impostor_pairs_supporting_target: int
+    curve_far: tuple[float, ...]
+    curve_frr: tuple[float, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["curve"] = {"far": list(out.pop("curve_far")), "frr": list(out.pop("curve_frr"))}
+        return out
+
+
+def summarize(genuine: np.ndarray, impostor: np.ndarray, target_far: float = 0.01) -> VerificationMetrics:
     """EER and its threshold, FAR/FRR there, and the threshold reaching `target_far`."""
     thresholds = np.unique(np.concatenate([genuine, impostor, [np.inf]]))
-    far = np.array([(impostor >= t).mean() for t in thresholds])
-    frr = np.array([(genuine < t).mean() for t in thresholds])
+    far, frr = rates_at(genuine, impostor, thresholds)
     i = int(np.argmin(np.abs(far - frr)))
     ok = np.flatnonzero(far <= target_far)
     j = int(ok[0]) if ok.size else len(thresholds) - 1
-    return {
-        "eer": float((far[i] + frr[i]) / 2), "threshold": float(thresholds[i]),
-        "far": float(far[i]), "frr": float(frr[i]),
-        "n_genuine": int(genuine.size), "n_impostor": int(impostor.size),
-        "target_far": target_far, "threshold_at_target_far": float(thresholds[j]),
-        "frr_at_target_far": float(frr[j]),
-        "impostor_pairs_supporting_target": int(round(target_far * impostor.size)),
-        "curve": {"far": far.tolist(), "frr": frr.tolist()},
-    }
+    return VerificationMetrics(
+        float((far[i] + frr[i]) / 2), float(thresholds[i]), float(far[i]), float(frr[i]),
+        int(genuine.size), int(impostor.size), target_far, float(thresholds[j]), float(frr[j]),
+        int(round(target_far * impostor.size)), tuple(far.tolist()), tuple(frr.tolist()))

@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
-import json
-import sys
+import logging
 import threading
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
+from edgecnn.camera.events import EventSink
+from edgecnn.camera.frames import frames
 from edgecnn.camera.sources import open_source
-from edgecnn.camera.stream import frames
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
 from edgecnn.face.detect import Face, NoFaceError, cropper_for, load_face, whole_face
 from edgecnn.face.embedder import Embedder
 from edgecnn.face.gallery import Gallery, GalleryError, Match, best_match, model_fingerprint
 from edgecnn.face.unlock import UnlockPolicy, UnlockState
-from edgecnn.images import ImageError, is_image_file
-from edgecnn.progress import info, track
+from edgecnn.images import ImageError, list_images
+from edgecnn.log import track
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UnlockSummary:
+    """How an unlock run went."""
+
+    frames: int
+    frames_with_face: int
+    unlocks: int
+    lockouts: int
+    state: str
+    threshold: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
 
 def resolve_model(gallery: Path, model: Path | None) -> Path:
@@ -27,9 +44,8 @@ def resolve_model(gallery: Path, model: Path | None) -> Path:
     if model is None:
         if not gallery.exists():
             raise GalleryError(f"no gallery at {gallery}; enrol someone first (edgecnn face enroll --model ...)")
-        existing = Gallery(gallery)
-        recorded = existing.meta.get("model_path", "")
-        existing.close()
+        with Gallery(gallery) as existing:
+            recorded = existing.meta.get("model_path", "")
         model = Path(recorded)
         if not recorded or not model.is_file():
             raise EdgeCNNUsageError(f"the gallery's model {recorded or '?'} is gone; pass --model")
@@ -58,7 +74,7 @@ class FaceSession:
         """Embeddings of the largest face in each image of `folder`; images without one are skipped."""
         if not folder.is_dir():
             raise EdgeCNNUsageError(f"image folder not found: {folder}")
-        files = sorted(p for p in folder.iterdir() if is_image_file(p))
+        files = list_images(folder)
         if not files:
             raise EdgeCNNError(f"{folder} holds no images (jpg, png, bmp, pgm, ...)")
         vectors, sources = [], []
@@ -82,16 +98,16 @@ class FaceSession:
         shots differ a little (a video is timed by its frame rate)."""
         vectors, sources, stop, last = [], [], threading.Event(), -float("inf")
         with frames(open_source(source), stop, max_frames=max_frames) as stream:
-            for index, t, bgr in stream:
-                if t - last < interval - 1e-9:
+            for frame in stream:
+                if frame.t - last < interval - 1e-9:
                     continue
-                face = self.face_in(bgr)
+                face = self.face_in(frame.bgr)
                 if face is None:
                     continue
                 vectors.append(self.embedder.embed_bgr(face.image))
-                sources.append(f"{source}#frame{index}")
-                last = t
-                info(f"shot {len(vectors)}/{shots}")
+                sources.append(f"{source}#frame{frame.index}")
+                last = frame.t
+                log.info(f"shot {len(vectors)}/{shots}")
                 if len(vectors) >= shots:
                     break
         if len(vectors) < shots:
@@ -111,42 +127,40 @@ class FaceSession:
 
     def verify_source(self, source: str, max_frames: int = 100) -> tuple[Match, Face]:
         """The first frame of `source` that holds a face."""
-        with frames(open_source(source), threading.Event(), max_frames=max_frames) as stream:
-            for _, _, bgr in stream:
-                face = self.face_in(bgr)
+        with frames(open_source(source), max_frames=max_frames) as stream:
+            for frame in stream:
+                face = self.face_in(frame.bgr)
                 if face is not None:
                     return self.match(face), face
         raise NoFaceError(f"no face in the first {max_frames} frames of {source}")
 
-    def unlock(self, source: str, policy: UnlockPolicy, emit: Callable[[dict[str, Any]], None],
-               duration: float | None = None, max_frames: int | None = None) -> dict[str, Any]:
+    def unlock(self, source: str, policy: UnlockPolicy, sink: EventSink, duration: float | None = None,
+               max_frames: int | None = None) -> UnlockSummary:
         """Run the unlock policy on every frame until the source ends, --duration or Ctrl-C."""
         if not self.gallery.names():
             raise EdgeCNNUsageError("the gallery is empty; enrol someone first (edgecnn face enroll)")
-        state, stop, count, faces = UnlockState(policy), threading.Event(), 0, 0
-        with frames(open_source(source), stop, duration, max_frames) as stream:
-            for index, t, bgr in stream:
-                face = self.face_in(bgr) if state.watching(t) else None
+        state, count, faces = UnlockState(policy), 0, 0
+        with frames(open_source(source), duration=duration, max_frames=max_frames) as stream:
+            for frame in stream:
+                face = self.face_in(frame.bgr) if state.watching(frame.t) else None
                 match = self.match(face) if face is not None else None
                 faces += face is not None
-                for event in state.step(t, index, match):
-                    emit(event)
-                count = index + 1
-        return {"frames": count, "frames_with_face": faces, "unlocks": state.unlocks,
-                "lockouts": state.lockouts, "state": state.state, "threshold": self.threshold}
+                for event in state.step(frame.t, frame.index, match):
+                    sink.emit(event)
+                count = frame.index + 1
+        return UnlockSummary(count, faces, state.unlocks, state.lockouts, state.state, self.threshold)
+
+    def close(self) -> None:
+        self.gallery.close()
+
+    def __enter__(self) -> "FaceSession":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def _templates(self) -> tuple[list[str], np.ndarray]:
         """The gallery's templates, read once per session (the gallery does not change meanwhile)."""
         if self._cache is None:
             self._cache = self.gallery.templates()
         return self._cache
-
-
-def json_lines(stream: IO[str] | None = None) -> Callable[[dict[str, Any]], None]:
-    """An emitter writing each event as one flushed JSON line."""
-    out = stream or sys.stdout
-
-    def emit(event: dict[str, Any]) -> None:
-        out.write(json.dumps(event) + "\n")
-        out.flush()
-    return emit

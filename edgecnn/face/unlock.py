@@ -3,15 +3,35 @@
 locked --K consecutive accepted frames of one person--> unlocked --nobody matching for
 `relock_after` s--> locked. A face that is seen but not accepted for K frames in a row is one
 failed attempt; `max_failures` failed attempts start a lockout of `lockout` seconds during which
-frames are ignored. Events are plain dicts, one per state change, ready to be JSON lines.
+frames are ignored. It returns one `UnlockEvent` per state change.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from edgecnn.face.gallery import Match
+
+
+@dataclass(frozen=True)
+class UnlockEvent:
+    """unlock | rejected | lockout | lockout_over | locked, at run time `t` (s) and `frame`."""
+
+    event: str
+    t: float
+    frame: int
+    name: str | None = None      # unlock, locked: who
+    score: float | None = None   # unlock, rejected: cosine score
+    reason: str | None = None    # locked: why
+    closest: str | None = None   # rejected: the nearest enrolled person
+    attempt: int | None = None   # rejected: failed attempt number ...
+    of: int | None = None        # ... of max_failures
+    seconds: float | None = None  # lockout: how long
+    until_t: float | None = None  # lockout: until this run time
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -46,24 +66,24 @@ class UnlockState:
         """False while locked out: frames then need no detection or matching at all."""
         return self.state != "lockout" or t >= self.lockout_until
 
-    def step(self, t: float, frame: int, match: Match | None) -> list[dict[str, Any]]:
-        base = {"t": round(t, 3), "frame": frame}
+    def step(self, t: float, frame: int, match: Match | None) -> list[UnlockEvent]:
+        base: dict[str, Any] = {"t": round(t, 3), "frame": frame}
         if self.state == "lockout":
             if t < self.lockout_until:
                 return []
             self.state, self.failures = "locked", 0
-            return [{"event": "lockout_over", **base}] + self.step(t, frame, match)
+            return [UnlockEvent("lockout_over", **base), *self.step(t, frame, match)]
         if self.state == "unlocked":
             if match is not None and match.accepted and match.name == self.user:
                 self.last_seen = t
             elif t - self.last_seen >= self.policy.relock_after:
                 user, self.state, self.user = self.user, "locked", None
                 self._reset_streaks()
-                return [{"event": "locked", **base, "name": user, "reason": "user gone"}]
+                return [UnlockEvent("locked", **base, name=user, reason="user gone")]
             return []
         return self._locked(t, base, match)
 
-    def _locked(self, t: float, base: dict[str, Any], match: Match | None) -> list[dict[str, Any]]:
+    def _locked(self, t: float, base: dict[str, Any], match: Match | None) -> list[UnlockEvent]:
         if match is None:  # no face: an attempt in progress is abandoned, not failed
             self._reset_streaks()
             return []
@@ -77,19 +97,19 @@ class UnlockState:
             self.state, self.user, self.last_seen = "unlocked", match.name, t
             self.failures, self.unlocks = 0, self.unlocks + 1
             self._reset_streaks()
-            return [{"event": "unlock", **base, "name": match.name, "score": score}]
+            return [UnlockEvent("unlock", **base, name=match.name, score=score)]
         self.streak, self.streak_name = 0, None
         self.rejects += 1
         if self.rejects < self.policy.consecutive:
             return []
         self.rejects = 0
         self.failures += 1
-        events = [{"event": "rejected", **base, "closest": match.name, "score": score,
-                   "attempt": self.failures, "of": self.policy.max_failures}]
+        events = [UnlockEvent("rejected", **base, closest=match.name, score=score, attempt=self.failures,
+                              of=self.policy.max_failures)]
         if self.failures >= self.policy.max_failures:
             self.state, self.lockout_until, self.lockouts = "lockout", t + self.policy.lockout, self.lockouts + 1
-            events.append({"event": "lockout", **base, "seconds": self.policy.lockout,
-                           "until_t": round(self.lockout_until, 3)})
+            events.append(UnlockEvent("lockout", **base, seconds=self.policy.lockout,
+                                      until_t=round(self.lockout_until, 3)))
         return events
 
     def _reset_streaks(self) -> None:

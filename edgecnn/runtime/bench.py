@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,55 +17,100 @@ import numpy as np
 
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
 from edgecnn.images import load_image
-from edgecnn.progress import Progress
+from edgecnn.log import bar
 from edgecnn.runtime.classify import Classifier
+from edgecnn.stats import percentiles_ms
 
 
-def percentiles(samples_s: list[float]) -> dict[str, float]:
-    """p50 / p90 / p99 / mean in milliseconds."""
-    ms = np.asarray(samples_s) * 1e3
-    return {"p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),
-            "p99_ms": float(np.percentile(ms, 99)), "mean_ms": float(ms.mean())}
+@dataclass(frozen=True)
+class Latency:
+    """Percentiles and mean of one contender, in milliseconds."""
+
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    mean_ms: float
+
+    @classmethod
+    def of(cls, samples_s: list[float]) -> "Latency":
+        return cls(**percentiles_ms(samples_s), mean_ms=float(np.mean(samples_s) * 1e3))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    """A fresh `edgecnn classify` process: wall time to its first result and its own peak RSS."""
+
+    seconds: float
+    peak_rss_mb: float
+
+
+@dataclass(frozen=True)
+class BenchReport:
+    """What `edgecnn bench` measured on one model."""
+
+    model: str
+    size_bytes: int
+    backend: str
+    backend_version: str
+    device: str
+    input_shape: tuple[int, ...]
+    input_dtype: str
+    runs: int
+    warmup: int
+    image: str
+    invoke: Latency
+    predict: Latency
+    peak_rss_mb: float
+    cold_start: ColdStart | None = None
+
+    @property
+    def throughput_per_s(self) -> float:
+        return 1e3 / self.predict.mean_ms
+
+    @property
+    def overhead_ratio(self) -> float:
+        return self.predict.p50_ms / self.invoke.p50_ms
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"model": self.model, "size_bytes": self.size_bytes, "backend": self.backend,
+               "backend_version": self.backend_version, "device": self.device,
+               "input": {"shape": list(self.input_shape), "dtype": self.input_dtype},
+               "runs": self.runs, "warmup": self.warmup, "image": self.image,
+               "invoke": dataclasses.asdict(self.invoke), "predict": dataclasses.asdict(self.predict),
+               "throughput_per_s": self.throughput_per_s, "overhead_ratio": self.overhead_ratio,
+               "peak_rss_mb": self.peak_rss_mb}
+        if self.cold_start is not None:
+            out["cold_start"] = dataclasses.asdict(self.cold_start)
+        return out
 
 
 def run_bench(clf: Classifier, runs: int = 200, warmup: int = 20, image: str | None = None,
-              cold_start: bool = True, cli_args: list[str] | None = None) -> dict[str, Any]:
+              cold_start: bool = True, cli_args: list[str] | None = None) -> BenchReport:
     """Measure `clf`: bare invoke vs edgecnn's predict path, interleaved on the same input."""
     if runs < 1 or warmup < 0:
         raise EdgeCNNUsageError("--runs must be 1 or more and --warmup 0 or more")
     frame = load_image(image, clf.color) if image else _random_image(clf)
     interp, model = clf.model.interpreter, clf.model
-    tensor = clf.input_tensor(clf.prepare(frame))
+    tensor = clf.preprocess(frame)
     for _ in range(warmup):
         clf.scores(frame)
     bare, predict = [], []
-    bar = Progress(runs, "benchmarking")
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        interp.set_tensor(model.input.index, tensor)
-        interp.invoke()
-        interp.get_tensor(model.output.index)
-        t1 = time.perf_counter()
-        clf.scores(frame)
-        t2 = time.perf_counter()
-        bare.append(t1 - t0)
-        predict.append(t2 - t1)
-        bar.update()
-    bar.close()
-    b, p = percentiles(bare), percentiles(predict)
-    report: dict[str, Any] = {
-        "model": str(model.path), "size_bytes": model.size_bytes,
-        "backend": model.backend.name, "backend_version": model.backend.version, "device": model.device,
-        "input": {"shape": list(model.input.shape), "dtype": model.input.dtype.name},
-        "runs": runs, "warmup": warmup, "image": image or "random",
-        "invoke": b, "predict": p,
-        "throughput_per_s": 1e3 / p["mean_ms"],
-        "overhead_ratio": p["p50_ms"] / b["p50_ms"],
-        "peak_rss_mb": own_peak_rss_mb(),
-    }
-    if cold_start:
-        report["cold_start"] = measure_cold_start(model.path, frame, cli_args or [])
-    return report
+    with bar(runs, "benchmarking") as progress:
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            interp.set_tensor(model.input.index, tensor)
+            interp.invoke()
+            interp.get_tensor(model.output.index)
+            t1 = time.perf_counter()
+            clf.scores(frame)
+            t2 = time.perf_counter()
+            bare.append(t1 - t0)
+            predict.append(t2 - t1)
+            progress.update(1)
+    cold = measure_cold_start(model.path, frame, cli_args or []) if cold_start else None
+    return BenchReport(str(model.path), model.size_bytes, model.backend.name, model.backend.version, model.device,
+                       tuple(model.input.shape), model.input.dtype.name, runs, warmup, image or "random",
+                       Latency.of(bare), Latency.of(predict), own_peak_rss_mb(), cold)
 
 
 def _random_image(clf: Classifier) -> np.ndarray:
@@ -98,7 +145,7 @@ def own_peak_rss_mb() -> float:
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 
-def measure_cold_start(model: Path, frame: np.ndarray, extra: list[str]) -> dict[str, float]:
+def measure_cold_start(model: Path, frame: np.ndarray, extra: list[str]) -> ColdStart:
     """A fresh `edgecnn classify MODEL IMAGE`: wall time to first result and its peak RSS."""
     with tempfile.TemporaryDirectory(prefix="edgecnn-bench-") as tmp:
         path = Path(tmp) / "input.png"
@@ -112,11 +159,12 @@ def measure_cold_start(model: Path, frame: np.ndarray, extra: list[str]) -> dict
     if proc.returncode != 0 or not lines or not lines[-1].startswith("PEAK_RSS_MB"):
         errors = [ln for ln in lines if ln.startswith("error:")]
         raise EdgeCNNError(f"cold-start run failed: {errors[0] if errors else proc.returncode}")
-    return {"seconds": seconds, "peak_rss_mb": float(lines[-1].split()[1])}
+    return ColdStart(seconds, float(lines[-1].split()[1]))
 
 
-def format_report(r: dict[str, Any]) -> str:
+def format_report(report: BenchReport) -> str:
     """The human table of a bench report."""
+    r = report.to_dict()
     lines = [f"{Path(r['model']).name}  ({r['size_bytes'] / 1024:.1f} kB, input {r['input']['shape']} "
              f"{r['input']['dtype']}, {r['backend']} {r['backend_version']}, {r['device']})",
              f"{'':10}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'mean ms':>10}"]

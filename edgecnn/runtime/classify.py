@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from edgecnn.card import Card, Preprocessing
 from edgecnn.errors import EdgeCNNUsageError
-from edgecnn.images import load_image, resize_image
+from edgecnn.images import from_bgr, load_image, resize_image
 from edgecnn.runtime.labels import labels_for_outputs, read_labels
 from edgecnn.runtime.model import LoadedModel, load_model
 from edgecnn.runtime.tensors import TensorSpec, dequantize, quantize
@@ -83,19 +84,19 @@ class Classifier:
         self.model = model if isinstance(model, LoadedModel) else load_model(model, threads, backend, device)
         self.card: Card | None = self.model.card
         _, self.height, self.width, self.channels = self.model.input.shape
+        self.outputs = int(np.prod(self.model.output.shape))
         self.labels = self._labels(labels)
         self.preprocessing = self._preprocessing(mean, std)
         self.color = "gray" if self.channels == 1 else "rgb"
-        self.resize = self.preprocessing.resize if self.preprocessing else "nearest"
+        self.resize_method = self.preprocessing.resize if self.preprocessing else "nearest"
         self._feed = make_feeder(pixel_table(self.preprocessing, self.model.input, self.channels))
 
     def _labels(self, path: str | Path | None) -> tuple[str, ...]:
-        outputs = int(np.prod(self.model.output.shape))
         if path is not None:
-            return labels_for_outputs(read_labels(path), outputs, str(path))
+            return labels_for_outputs(read_labels(path), self.outputs, str(path))
         if self.card is not None:
             return self.card.labels
-        return tuple(str(i) for i in range(outputs))
+        return tuple(str(i) for i in range(self.outputs))
 
     def _preprocessing(self, mean: float | None, std: float | None) -> Preprocessing | None:
         if mean is None and std is None:
@@ -107,18 +108,32 @@ class Classifier:
         return dataclasses.replace(base, scale=1.0, mean=(mean or 0.0,) * self.channels,
                                    std=(std or 1.0,) * self.channels)
 
-    def input_tensor(self, image: np.ndarray) -> np.ndarray:
-        """uint8 (H, W, C) image at the model's size -> the input tensor, batch of one."""
+    def preprocess(self, image: np.ndarray, bgr: bool = False) -> np.ndarray:
+        """Stage 1: a uint8 image of any size (in the model's colours, or OpenCV BGR with `bgr`)
+        -> the input tensor, batch of one. For BGR to RGB the resize comes first: the channel swap
+        commutes with resizing and then costs (model size / frame size) as much."""
+        if bgr:
+            image = from_bgr(self.resize(image), "rgb") if self.color == "rgb" else \
+                self.resize(from_bgr(image, "gray"))
+        else:
+            image = self.resize(image)
         return self._feed(image)[None, ...]
 
-    def prepare(self, image: np.ndarray) -> np.ndarray:
-        """Any uint8 (H, W, C) image -> resized to the model's input size."""
-        return resize_image(image, self.height, self.width, self.resize)
+    def invoke(self, tensor: np.ndarray) -> np.ndarray:
+        """Stage 2: run the model on an input tensor; the first output, raw (quantized) dtype."""
+        return self.model.invoke(tensor)
 
-    def scores(self, image: np.ndarray) -> np.ndarray:
-        """Dequantized output vector (float32) for one uint8 image of any size."""
-        raw = self.model.invoke(self.input_tensor(self.prepare(image)))
+    def postprocess(self, raw: np.ndarray) -> np.ndarray:
+        """Stage 3: raw output -> dequantized float32 score vector."""
         return dequantize(raw, self.model.output).reshape(-1)
+
+    def resize(self, image: np.ndarray) -> np.ndarray:
+        """Any uint8 (H, W, C) image -> resized to the model's input size the way the card says."""
+        return resize_image(image, self.height, self.width, self.resize_method)
+
+    def scores(self, image: np.ndarray, bgr: bool = False) -> np.ndarray:
+        """All three stages: dequantized output vector (float32) for one uint8 image of any size."""
+        return self.postprocess(self.invoke(self.preprocess(image, bgr)))
 
     def classify(self, image: np.ndarray, top_k: int = 3) -> list[Class]:
         """Top-k classes for one uint8 image."""

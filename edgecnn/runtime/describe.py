@@ -3,34 +3,49 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from edgecnn.card import METADATA_NAME, Card
 from edgecnn.runtime.model import read_model_bytes
-from edgecnn.runtime.modelinfo import read_model_info
+from edgecnn.runtime.modelinfo import ModelInfo, read_model_info
 
 
-def inspect_model(path: str | Path) -> dict[str, Any]:
-    """Inputs, outputs, op histogram, Edge TPU ops, embedded card, size and metadata names."""
+@dataclass(frozen=True)
+class Inspection:
+    """A model file's tensors, operators, Edge TPU ops, metadata names and embedded card."""
+
+    model: str
+    size_bytes: int
+    info: ModelInfo
+    card: Card | None
+
+    def to_dict(self) -> dict[str, Any]:
+        info = self.info
+        return {
+            "model": self.model,
+            "size_bytes": self.size_bytes,
+            "inputs": [t.to_dict() for t in info.inputs],
+            "outputs": [t.to_dict() for t in info.outputs],
+            "operators": len(info.operators),
+            "op_histogram": info.op_histogram,
+            "op_versions": sorted({f"{op.name}:v{op.version}" for op in info.operators}),
+            "subgraphs": info.subgraphs,
+            "edgetpu_ops": info.has_edgetpu_ops,
+            "metadata": sorted(info.metadata),
+            "card": self.card.to_dict() if self.card else None,
+        }
+
+
+def inspect_model(path: str | Path) -> Inspection:
+    """Read `path` (no interpreter): tensors, operators, Edge TPU ops, card, size, metadata names."""
     path = Path(path)
     data = read_model_bytes(path)
     info = read_model_info(data, str(path))
     card_bytes = info.metadata.get(METADATA_NAME)
-    card = Card.from_json(card_bytes, f"card in {path}").to_dict() if card_bytes else None
-    return {
-        "model": str(path),
-        "size_bytes": len(data),
-        "inputs": [t.to_dict() for t in info.inputs],
-        "outputs": [t.to_dict() for t in info.outputs],
-        "operators": len(info.ops),
-        "op_histogram": info.op_histogram,
-        "op_versions": sorted({f"{n}:v{v}" for n, v in info.ops}),
-        "subgraphs": info.subgraphs,
-        "edgetpu_ops": info.has_edgetpu_ops,
-        "metadata": sorted(info.metadata),
-        "card": card,
-    }
+    card = Card.from_json(card_bytes, f"card in {path}") if card_bytes else None
+    return Inspection(str(path), len(data), info, card)
 
 
 def _tensor_line(t: dict[str, Any]) -> str:
@@ -43,8 +58,9 @@ def _tensor_line(t: dict[str, Any]) -> str:
     return f"  {t['name'] or '(unnamed)'}: {t['shape']} {t['dtype']}{quant}{dynamic}"
 
 
-def format_inspection(r: dict[str, Any]) -> str:
+def format_inspection(inspection: Inspection) -> str:
     """Human-readable inspection."""
+    r = inspection.to_dict()
     lines = [f"{r['model']}: {r['size_bytes'] / 1024:.1f} kB, {r['operators']} operators, "
              f"{r['subgraphs']} subgraph(s)", "inputs:"]
     lines += [_tensor_line(t) for t in r["inputs"]]
@@ -57,10 +73,10 @@ def format_inspection(r: dict[str, Any]) -> str:
     if r["card"]:
         c = r["card"]
         q = c.get("quantization", {})
-        lines.append(f"edgecnn card: {c['name']}, {len(c['labels'])} labels ({', '.join(c['labels'][:5])}"
-                     f"{', ...' if len(c['labels']) > 5 else ''}), input {c['input']['height']}x"
-                     f"{c['input']['width']}x{c['input']['channels']} {c['preprocessing']['color']}, "
-                     f"quantization {q.get('mode', '?')} (io {q.get('io', '?')})")
+        lines.append(f"edgecnn card: {c['name']} ({c['task']}), {len(c['labels'])} labels "
+                     f"({', '.join(c['labels'][:5])}{', ...' if len(c['labels']) > 5 else ''}), input "
+                     f"{c['input']['height']}x{c['input']['width']}x{c['input']['channels']} "
+                     f"{c['preprocessing']['color']}, quantization {q.get('mode', '?')} (io {q.get('io', '?')})")
         lines.append("card json: " + json.dumps({k: c[k] for k in ("preprocessing",)}))
     else:
         lines.append("edgecnn card: none (third-party model: pass --labels, and --mean/--std if needed)")

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from edgecnn.card import METADATA_NAME, Card
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError, read_file
-from edgecnn.runtime import flatbuf
-from edgecnn.progress import warn
+from edgecnn.log import native_stderr_silenced
 from edgecnn.runtime.backend import Backend, load_backend
 from edgecnn.runtime.edgetpu import Device, cpu_build_hint, library_name, load_edgetpu_delegate, parse_device
-from edgecnn.runtime.modelinfo import read_model_info
+from edgecnn.runtime.modelinfo import EDGETPU_CUSTOM_OP, operator_names, read_metadata
 from edgecnn.runtime.tensors import TensorSpec, tensor_spec
+
+log = logging.getLogger(__name__)
 
 
 class ModelError(EdgeCNNError):
@@ -27,7 +27,7 @@ class ModelError(EdgeCNNError):
 
 def read_card_bytes(data: bytes, source: str = "model") -> Card | None:
     """The edgecnn card embedded in TFLite bytes, or None for other people's models."""
-    raw = flatbuf.read_metadata(data, source).get(METADATA_NAME)
+    raw = read_metadata(data, source).get(METADATA_NAME)
     return None if raw is None else Card.from_json(raw, f"card embedded in {source}")
 
 
@@ -79,11 +79,10 @@ def load_model(path: str | Path, threads: int | None = None, backend: str | None
     target = parse_device(device)
     chosen = load_backend(backend)
     data = read_model_bytes(path)
-    info = read_model_info(data, str(path))
     card = read_card_bytes(data, str(path))
-    delegates = _delegates(path, info.has_edgetpu_ops, target, chosen)
+    delegates = _delegates(path, EDGETPU_CUSTOM_OP in operator_names(data, str(path)), target, chosen)
     try:
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             interpreter = chosen.interpreter_class(model_path=os.fspath(path), num_threads=threads,
                                                    experimental_delegates=delegates or None)
             interpreter.allocate_tensors()
@@ -107,31 +106,10 @@ def _delegates(path: Path, edgetpu_ops: bool, target: Device, backend: Backend) 
                              f"({Path(cpu_build_hint(str(path))).name})")
         return []
     if not edgetpu_ops:
-        warn(f"warning: {path.name} has no Edge TPU ops, so nothing will be delegated; it runs on the CPU "
-             f"(compile it with edgetpu_compiler for the Edge TPU)")
+        log.warning(f"{path.name} has no Edge TPU ops, so nothing will be delegated; it runs on the CPU "
+                    f"(compile it with edgetpu_compiler for the Edge TPU)")
         return []
     return [load_edgetpu_delegate(backend, target)]
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Hide the C++ runtime's banner ("INFO: Created TensorFlow Lite XNNPACK delegate")."""
-    if os.environ.get("EDGECNN_DEBUG") == "1":
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    except OSError:  # no usable fd 2 (embedded interpreters): leave stderr alone
-        yield
-        return
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def _first_line(exc: BaseException) -> str:

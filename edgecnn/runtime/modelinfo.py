@@ -1,24 +1,52 @@
 """What a .tflite file holds, read from the flatbuffer alone (no interpreter needed).
 
-Works on models no CPU interpreter can load, such as `*_edgetpu.tflite`.
+The file is read with the TFLite schema's generated Python code: the copy LiteRT ships
+(`ai_edge_litert.schema_py_generated`), or the `tflite` package where LiteRT is absent
+(tflite-runtime installs). Works on models no CPU interpreter can load, such as `*_edgetpu.tflite`.
+A damaged file ends in one ModelFormatError, never a traceback or a hang.
 """
 
 from __future__ import annotations
 
-import struct
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
-from edgecnn.runtime import flatbuf
-from edgecnn.runtime.schema_names import op_name, type_name
+import numpy as np
+
+from edgecnn.errors import EdgeCNNError
 
 EDGETPU_CUSTOM_OP = "edgetpu-custom-op"
-# Model: operator_codes=1 subgraphs=2.  OperatorCode: deprecated_builtin_code=0 custom_code=1
-# version=2 builtin_code=3.  SubGraph: tensors=0 inputs=1 outputs=2 operators=3.
-# Operator: opcode_index=0.  Tensor: shape=0 type=1 buffer=2 name=3 quantization=4
-# shape_signature=7.  QuantizationParameters: scale=2 zero_point=3.
-CUSTOM = 32
+
+
+class ModelFormatError(EdgeCNNError):
+    """The bytes are not a readable TFLite flatbuffer."""
+
+
+@functools.lru_cache(maxsize=1)
+def schema() -> ModuleType:
+    """The generated TFLite schema module (LiteRT's copy first, then the `tflite` package)."""
+    try:
+        from ai_edge_litert import schema_py_generated
+
+        return schema_py_generated
+    except ImportError:
+        pass
+    try:
+        import tflite
+
+        return tflite
+    except ImportError:
+        raise EdgeCNNError("reading .tflite files needs the TFLite schema: pip install ai-edge-litert, "
+                           "or pip install tflite next to tflite-runtime") from None
+
+
+@functools.lru_cache(maxsize=2)
+def _names(enum: str) -> dict[int, str]:
+    table = getattr(schema(), enum)
+    return {v: k for k, v in vars(table).items() if not k.startswith("_") and isinstance(v, int)}
 
 
 @dataclass(frozen=True)
@@ -48,71 +76,130 @@ class OpInfo:
     outputs: tuple[int, ...]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelInfo:
-    """Inputs, outputs, operators and metadata of a TFLite model."""
+    """Inputs, outputs, operators and metadata of subgraph 0 of a TFLite model."""
 
-    inputs: list[TensorInfo]
-    outputs: list[TensorInfo]
-    ops: list[tuple[str, int]]  # (name, version) for each operator of subgraph 0, in order
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
     subgraphs: int
     metadata: dict[str, bytes] = field(default_factory=dict)
-    tensors: list[TensorInfo] = field(default_factory=list)  # all tensors of subgraph 0
-    operators: list[OpInfo] = field(default_factory=list)  # subgraph 0, execution order
+    tensors: tuple[TensorInfo, ...] = ()
+    operators: tuple[OpInfo, ...] = ()
 
     @property
     def op_histogram(self) -> dict[str, int]:
-        return dict(Counter(name for name, _ in self.ops).most_common())
+        return dict(Counter(op.name for op in self.operators).most_common())
 
     @property
     def has_edgetpu_ops(self) -> bool:
-        return any(name == EDGETPU_CUSTOM_OP for name, _ in self.ops)
+        return any(op.name == EDGETPU_CUSTOM_OP for op in self.operators)
+
+
+def _root(buf: bytes, source: str) -> Any:
+    fb = schema()
+    if len(buf) < 8 or buf[4:8] != b"TFL3":
+        raise ModelFormatError(f"{source} is not a TFLite model (no 'TFL3' flatbuffer identifier)")
+    return fb.Model.GetRootAs(buf, 0)
+
+
+def _count(length: int, buf: bytes) -> int:
+    """A vector length that fits in the file (a corrupt length would loop for hours)."""
+    if length < 0 or length * 4 > len(buf):
+        raise IndexError("vector longer than the file")
+    return length
+
+
+def _ints(getter: Any) -> tuple[int, ...]:
+    values = getter()
+    return () if isinstance(values, int) else tuple(int(v) for v in values)
+
+
+def read_metadata(buf: bytes, source: str = "model") -> dict[str, bytes]:
+    """All named metadata entries of a TFLite model as {name: bytes}."""
+    model = _root(buf, source)
+    try:
+        out: dict[str, bytes] = {}
+        buffers = _count(model.BuffersLength(), buf)
+        for i in range(_count(model.MetadataLength(), buf)):
+            entry = model.Metadata(i)
+            index = entry.Buffer()
+            if index < buffers:
+                out[(entry.Name() or b"").decode("utf-8", "replace")] = _buffer_bytes(buf, model.Buffers(index))
+        return out
+    except Exception:  # the generated reader raises struct, index, type and unicode errors on damage
+        raise ModelFormatError(f"{source} is truncated or corrupt (metadata unreadable)") from None
+
+
+def _buffer_bytes(buf: bytes, buffer: Any) -> bytes:
+    if buffer.DataLength():
+        data = buffer.DataAsNumpy()
+        return data.tobytes()
+    offset, size = int(buffer.Offset()), int(buffer.Size())
+    if offset > 1 and size:  # large models keep buffer data after the flatbuffer
+        if offset + size > len(buf):
+            raise IndexError("buffer runs past the end of the file")
+        return bytes(buf[offset:offset + size])
+    return b""
 
 
 def read_model_info(buf: bytes, source: str = "model") -> ModelInfo:
-    """Parse `buf`; FlatbufferError when it is not a readable TFLite model."""
-    model = flatbuf.root(buf, source)
+    """Parse `buf`; ModelFormatError when it is not a readable TFLite model."""
+    model = _root(buf, source)
     try:
-        codes = [_op_code(t) for t in model.tables(1)]
-        subgraphs = model.tables(2)
-        if not subgraphs:
-            raise flatbuf.FlatbufferError(f"{source} has no subgraph: not a runnable TFLite model")
-        main = subgraphs[0]
-        filled = [_has_data(b) for b in model.tables(flatbuf.MODEL_BUFFERS)]
-        tensors = [_tensor(t, filled) for t in main.tables(0)]
-        operators = [OpInfo(*codes[int(op.scalar(0, "I"))], tuple(op.ints(1)), tuple(op.ints(2)))
-                     for op in main.tables(3)]
-        inputs = [tensors[i] for i in main.ints(1)]
-        outputs = [tensors[i] for i in main.ints(2)]
-    except (struct.error, IndexError):
-        raise flatbuf.FlatbufferError(f"{source} is truncated or corrupt (model structure unreadable)") from None
-    return ModelInfo(inputs, outputs, [(o.name, o.version) for o in operators], len(subgraphs),
-                     flatbuf.read_metadata(buf, source), tensors, operators)
+        n_subgraphs = _count(model.SubgraphsLength(), buf)
+        if not n_subgraphs:
+            raise ModelFormatError(f"{source} has no subgraph: not a runnable TFLite model")
+        codes = [_op_code(model.OperatorCodes(i)) for i in range(_count(model.OperatorCodesLength(), buf))]
+        filled = [_has_data(model.Buffers(i)) for i in range(_count(model.BuffersLength(), buf))]
+        main = model.Subgraphs(0)
+        tensors = tuple(_tensor(main.Tensors(i), filled) for i in range(_count(main.TensorsLength(), buf)))
+        operators = []
+        for i in range(_count(main.OperatorsLength(), buf)):
+            op = main.Operators(i)
+            operators.append(OpInfo(*codes[op.OpcodeIndex()], _ints(op.InputsAsNumpy), _ints(op.OutputsAsNumpy)))
+        inputs = tuple(tensors[i] for i in _ints(main.InputsAsNumpy))
+        outputs = tuple(tensors[i] for i in _ints(main.OutputsAsNumpy))
+    except ModelFormatError:
+        raise
+    except Exception:  # struct.error, IndexError, TypeError, ... from a damaged file
+        raise ModelFormatError(f"{source} is truncated or corrupt (model structure unreadable)") from None
+    return ModelInfo(inputs, outputs, n_subgraphs, read_metadata(buf, source), tensors, tuple(operators))
 
 
-def _has_data(buffer: flatbuf.Table) -> bool:
-    return buffer.vector(0)[1] > 0 or int(buffer.scalar(2, "Q")) > 0
+def operator_names(buf: bytes, source: str = "model") -> list[str]:
+    """The operator codes a model uses (cheaper than read_model_info: no tensors are read)."""
+    model = _root(buf, source)
+    try:
+        return [_op_code(model.OperatorCodes(i))[0] for i in range(_count(model.OperatorCodesLength(), buf))]
+    except Exception:  # damage, as in read_model_info
+        raise ModelFormatError(f"{source} is truncated or corrupt (operator codes unreadable)") from None
 
 
-def _op_code(table: flatbuf.Table) -> tuple[str, int]:
-    code = max(int(table.scalar(0, "b")), int(table.scalar(3, "i")))
-    version = int(table.scalar(2, "i", 1))
-    if code == CUSTOM:
-        return table.string(1) or "CUSTOM", version
-    return op_name(code), version
+def _has_data(buffer: Any) -> bool:
+    return buffer.DataLength() > 0 or int(buffer.Size()) > 0
 
 
-def _tensor(table: flatbuf.Table, filled: list[bool]) -> TensorInfo:
-    shape = tuple(table.ints(0))
-    signature = tuple(table.ints(7)) or shape
-    quant = table._indirect(4)
+def _op_code(code: Any) -> tuple[str, int]:
+    value = max(int(code.DeprecatedBuiltinCode()), int(code.BuiltinCode()))
+    version = int(code.Version())
+    names = _names("BuiltinOperator")
+    if names.get(value) == "CUSTOM":
+        return (code.CustomCode() or b"CUSTOM").decode("utf-8", "replace"), version
+    return names.get(value, f"OP_{value}"), version
+
+
+def _tensor(t: Any, filled: list[bool]) -> TensorInfo:
+    shape = _ints(t.ShapeAsNumpy)
+    signature = _ints(t.ShapeSignatureAsNumpy) or shape
     scales: tuple[float, ...] = ()
     zero_points: tuple[int, ...] = ()
+    quant = t.Quantization()
     if quant is not None:
-        q = flatbuf.Table(table.buf, quant)
-        start, n = q.vector(2)
-        scales = struct.unpack_from(f"<{n}f", table.buf, start) if n else ()
-        zero_points = tuple(q.ints(3, "q"))
-    buffer = int(table.scalar(2, "I"))
-    return TensorInfo(table.string(3) or "", shape, signature, type_name(int(table.scalar(1, "b"))),
-                      tuple(float(s) for s in scales), zero_points, 0 < buffer < len(filled) and filled[buffer])
+        raw = quant.ScaleAsNumpy()
+        scales = () if isinstance(raw, int) else tuple(float(s) for s in np.asarray(raw, np.float32))
+        zero_points = _ints(quant.ZeroPointAsNumpy)
+    buffer = int(t.Buffer())
+    dtype = _names("TensorType").get(int(t.Type()), f"TYPE_{t.Type()}")
+    return TensorInfo((t.Name() or b"").decode("utf-8", "replace"), shape, signature, dtype,
+                      scales, zero_points, 0 < buffer < len(filled) and filled[buffer])

@@ -1,0 +1,67 @@
+"""The click group and the entry point that turns user errors into one line and an exit code.
+
+Errors a user or the world can cause end in one red line on stderr and exit code 2 (usage) or
+1 (failure); `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from edgecnn import __version__, log
+from edgecnn.errors import EdgeCNNError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="edgecnn")
+@click.option("--debug", is_flag=True, help="Show full tracebacks and TensorFlow's own logging.")
+def cli(debug: bool) -> None:
+    """edgecnn: a small CNN from a workstation onto a Raspberry Pi or Coral Edge TPU.
+
+    \b
+    Workstation:  train -> quantize -> parity   (needs pip install 'edgecnn[train]')
+    Device:       classify, inspect, bench, detect   (numpy + OpenCV + LiteRT only)
+    Edge TPU:     edgetpu check, edgetpu compile
+    Faces:        face train, evaluate, demo; face enroll, verify, unlock, list, remove
+    All at once:  quickstart
+    """
+    if debug:
+        os.environ["EDGECNN_DEBUG"] = "1"
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
+    log.setup(debug=debug)
+
+
+def _debug(argv: list[str]) -> bool:
+    return "--debug" in argv or os.environ.get("EDGECNN_DEBUG") == "1"
+
+
+def _fail(message: str, code: int) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the group, turning user errors into one line and an exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = cli.main(args=argv, prog_name="edgecnn", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        if _debug(argv):
+            raise
+        _fail("interrupted; nothing half-written was left behind", 130)
+    except click.ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _fail(exc.format_message() + hint, exc.exit_code)
+    except EdgeCNNError as exc:
+        if _debug(argv):
+            raise
+        _fail(str(exc), exc.exit_code)
+    except OSError as exc:  # disk full, permission denied while writing an artifact
+        if _debug(argv):
+            raise
+        _fail(f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}", 1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,161 @@
+"""`edgecnn parity`: float Keras vs every .tflite of a run on the held-out test split.
+
+The .tflite side runs through edgecnn.runtime, the code the device runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgecnn.card import Card
+from edgecnn.errors import BudgetExceeded, EdgeCNNError
+from edgecnn.runtime import Classifier, ModelError
+from edgecnn.workstation.models import load_keras, predict
+from edgecnn.workstation.run import RunDir
+from edgecnn.workstation.tasks import load_split, measure_for, tflite_scores
+
+PRIMARY_ORDER = ("model_int8.tflite",)
+
+
+@dataclass(frozen=True)
+class ModelParity:
+    """One .tflite against the float Keras model on the same images."""
+
+    accuracy: float
+    drop_pp: float
+    agreement: float
+    mean_cosine: float
+    min_cosine: float
+    max_abs_diff: float
+    disagreements: int
+    per_class_accuracy: dict[str, float | None]
+    per_class_delta_pp: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class ParityReport:
+    """Float vs quantized on the test split; `primary` is the model the verdict is about."""
+
+    n: int
+    labels: tuple[str, ...]
+    float_accuracy: float
+    float_per_class: dict[str, float | None]
+    models: dict[str, ModelParity]
+    primary: str
+    max_drop_pp: float
+    confusion: dict[str, list[list[int]]]
+
+    @property
+    def quantized(self) -> ModelParity:
+        return self.models[self.primary]
+
+    @property
+    def drop_pp(self) -> float:
+        return round(self.quantized.drop_pp, 4)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.drop_pp <= self.max_drop_pp)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "labels": list(self.labels),
+            "float": {"model": "model.keras", "accuracy": self.float_accuracy,
+                      "per_class_accuracy": self.float_per_class},
+            "quantized": {"model": self.primary, **dataclasses.asdict(self.quantized)},
+            "drop_pp": self.drop_pp,
+            "max_drop_pp": self.max_drop_pp,
+            "passed": self.passed,
+            "models": {name: dataclasses.asdict(m) for name, m in self.models.items()},
+            "confusion": self.confusion,
+        }
+
+
+def run_parity(run_dir: str | Path, max_drop: float = 1.0, data_override: str | None = None,
+               threads: int | None = None) -> ParityReport:
+    """Evaluate the float model and every .tflite of the run on its test split, and compare."""
+    run = RunDir(Path(run_dir))
+    card = run.require_trained()
+    if card.task == "embedding":
+        raise EdgeCNNError(f"{run.path} holds a face embedder, not a classifier: measure it with "
+                           f"`edgecnn face evaluate --model {run.path} --data PEOPLE_DIR`")
+    measure_for(card, "parity")
+    tflites = run.tflite_models()
+    if not any(p.name != "model_float32.tflite" for p in tflites):
+        raise EdgeCNNError(f"{run.path} has no quantized model; run `edgecnn quantize {run.path}` first")
+    test = load_split(run, card, "test", data_override)
+    reference = predict(load_keras(run.model), test.images, card.preprocessing)
+    outputs = {p.name: tflite_scores(p, test.images, threads, _same_run(card, p), f"evaluating {p.name}")
+               for p in tflites}
+    return compare(reference, outputs, test.targets, card.labels, max_drop)
+
+
+def _same_run(card: Card, path: Path) -> Any:
+    def check(clf: Classifier) -> None:
+        if clf.card is None or clf.card.sections.get("run_id") != card.sections.get("run_id"):
+            raise ModelError(f"{path.name} was not made from this run's model.keras; "
+                             f"re-run `edgecnn quantize {path.parent}`")
+    return check
+
+
+def compare(reference: np.ndarray, outputs: dict[str, np.ndarray], targets: np.ndarray,
+            labels: tuple[str, ...], max_drop: float) -> ParityReport:
+    """The parity report: accuracy, drop, agreement, cosine, max |diff|, per-class change."""
+    ref_pred = reference.argmax(axis=1)
+    models = {name: _metrics(reference, probs, targets, labels) for name, probs in outputs.items()}
+    primary = _primary(list(outputs))
+    confusion = {"float": _confusion(ref_pred, targets, len(labels)),
+                 primary: _confusion(outputs[primary].argmax(axis=1), targets, len(labels))}
+    return ParityReport(int(len(targets)), tuple(labels), _accuracy(ref_pred, targets),
+                        _per_class(ref_pred, targets, labels), models, primary, float(max_drop), confusion)
+
+
+def _primary(names: list[str]) -> str:
+    for name in PRIMARY_ORDER:
+        if name in names:
+            return name
+    quantized = [n for n in names if n != "model_float32.tflite"]
+    return sorted(quantized, key=lambda n: ("int8" not in n, n))[0]
+
+
+def _metrics(ref: np.ndarray, probs: np.ndarray, targets: np.ndarray, labels: tuple[str, ...]) -> ModelParity:
+    pred, ref_pred = probs.argmax(axis=1), ref.argmax(axis=1)
+    a, b = ref.astype(np.float64), probs.astype(np.float64)
+    cos = (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+    ref_pc, pc = _per_class(ref_pred, targets, labels), _per_class(pred, targets, labels)
+    delta = {k: None if pc[k] is None else (pc[k] - ref_pc[k]) * 100.0 for k in labels}  # type: ignore[operator]
+    return ModelParity(_accuracy(pred, targets), (_accuracy(ref_pred, targets) - _accuracy(pred, targets)) * 100.0,
+                       float((pred == ref_pred).mean()), float(cos.mean()), float(cos.min()),
+                       float(np.abs(a - b).max()), int((pred != ref_pred).sum()), pc, delta)
+
+
+def _accuracy(pred: np.ndarray, targets: np.ndarray) -> float:
+    return float((pred == targets).mean())
+
+
+def _per_class(pred: np.ndarray, targets: np.ndarray, labels: tuple[str, ...]) -> dict[str, float | None]:
+    return {lab: float((pred[targets == i] == i).mean()) if (targets == i).any() else None
+            for i, lab in enumerate(labels)}
+
+
+def _confusion(pred: np.ndarray, targets: np.ndarray, k: int) -> list[list[int]]:
+    m = np.zeros((k, k), dtype=np.int64)
+    np.add.at(m, (targets, pred), 1)
+    return m.tolist()
+
+
+def check_budget(report: ParityReport, run_dir: Path) -> None:
+    """Raise BudgetExceeded (exit 1) when the quantized model lost more than the budget."""
+    if report.passed:
+        return
+    q = report.quantized
+    raise BudgetExceeded(
+        f"{report.primary} accuracy drop {report.drop_pp:.2f} pp exceeds --max-drop "
+        f"{report.max_drop_pp:.2f} pp (float {report.float_accuracy * 100:.2f} %, "
+        f"quantized {q.accuracy * 100:.2f} %); see {run_dir / 'parity.md'}")

@@ -1,0 +1,149 @@
+"""`edgecnn quantize --max-drop PP`: meet an accuracy budget, trying fixes in a fixed order.
+
+1. plain full int8 with the calibration asked for;
+2. better calibration: every train image, balanced across classes;
+3. 16-bit activations with 8-bit weights for the whole model (not for the Edge TPU);
+4. selective quantization: keep the 1, 2, then 3 worst layers in float (not for the Edge TPU).
+Each attempt is measured with the task's measure (top-1 for classifiers) on the validation split
+(the train split when there is none): drop against the float Keras model, file size and mean
+invoke latency. The first that meets the budget is kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgecnn.card import Card
+from edgecnn.runtime import Classifier
+from edgecnn.workstation.config import QuantizeConfig
+from edgecnn.workstation.models import predict
+from edgecnn.workstation.quantize.calibrate import calibration_set
+from edgecnn.workstation.quantize.convert import convert, convert_selective
+from edgecnn.workstation.quantize.layers import debugger_statistics
+from edgecnn.workstation.quantize.metadata import with_card
+from edgecnn.workstation.tasks import Measure, Split
+
+log = logging.getLogger(__name__)
+EDGETPU_NOTE = ("no fully-integer fix met the budget; float or 16-bit layers would split the model off "
+                "the Edge TPU")
+
+
+@dataclass(frozen=True)
+class BudgetAttempt:
+    """One way of quantizing, measured."""
+
+    attempt: str
+    accuracy: float  # the task's measure (top-1 for classifiers)
+    drop_pp: float
+    size_bytes: int
+    latency_ms: float
+    met: bool
+    float_layers: int = 0  # layers kept in float (selective quantization)
+
+
+@dataclass(frozen=True)
+class BudgetReport:
+    """Every attempt, which one was kept, and whether it met the budget."""
+
+    max_drop_pp: float
+    split: str
+    n: int
+    measure: str
+    float_accuracy: float
+    attempts: tuple[BudgetAttempt, ...]
+    chosen: str
+    note: str | None = None
+
+    @property
+    def met(self) -> bool:
+        return any(a.met for a in self.attempts)
+
+    @property
+    def kept(self) -> BudgetAttempt:
+        return next(a for a in self.attempts if a.attempt == self.chosen)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"max_drop_pp": self.max_drop_pp, "split": self.split, "n": self.n, "measure": self.measure,
+                "float_accuracy": self.float_accuracy,
+                "attempts": [dataclasses.asdict(a) for a in self.attempts],
+                "chosen": self.chosen, "met": self.met, "note": self.note}
+
+
+def search(model: Any, saved: Path, card: Card, cfg: QuantizeConfig, max_drop: float, first: bytes,
+           train: Split, held_out: Split, measure: Measure) -> tuple[bytes, BudgetReport]:
+    """Return the bytes of the first attempt within `max_drop` (or the best one) and the report."""
+    float_acc = measure.of_scores(predict(model, held_out.images, card.preprocessing), held_out.targets)
+    full = dataclasses.replace(cfg, calib_samples=10**6)
+    all_train = calibration_set(train, card, full.calib_samples).images
+    steps: list[tuple[str, int, Callable[[], bytes]]] = [
+        ("plain int8", 0, lambda: first),
+        ("all train images for calibration", 0, lambda: convert(saved, full, all_train)),
+    ]
+    if cfg.target != "edgetpu":
+        steps.append(("int16 activations, int8 weights", 0,
+                      lambda: convert(saved, dataclasses.replace(full, mode="int16x8"), all_train)))
+        worst: list[str] = []
+
+        def selective(k: int) -> bytes:
+            if not worst:
+                rows = debugger_statistics(saved, all_train, full)
+                rows.sort(key=lambda r: -np.nan_to_num(r["relative_rmse"]))
+                worst.extend(r["tensor"] for r in rows)  # worst relative error first
+            return convert_selective(saved, full, all_train, worst[:k])
+
+        steps += [(f"keep the {k} worst layer(s) in float", k, lambda k=k: selective(k)) for k in (1, 2, 3)]
+    attempts: list[BudgetAttempt] = []
+    best: tuple[BudgetAttempt, bytes] | None = None
+    for name, float_layers, make in steps:
+        data = make()
+        attempt = _measure(name, float_layers, data, card, held_out, float_acc, measure, max_drop)
+        attempts.append(attempt)
+        log.info(f"budget: {name}: drop {attempt.drop_pp:.2f} pp, {attempt.size_bytes / 1024:.1f} kB, "
+                 f"{attempt.latency_ms:.3f} ms")
+        if best is None or attempt.drop_pp < best[0].drop_pp:
+            best = (attempt, data)
+        if attempt.met:
+            best = (attempt, data)
+            break
+    assert best is not None  # at least the plain attempt ran
+    report = BudgetReport(max_drop, held_out.name, int(len(held_out.targets)), measure.name, float_acc,
+                          tuple(attempts), best[0].attempt,
+                          None if best[0].met or cfg.target != "edgetpu" else EDGETPU_NOTE)
+    return best[1], report
+
+
+def _measure(name: str, float_layers: int, data: bytes, card: Card, split: Split, float_acc: float,
+             measure: Measure, max_drop: float) -> BudgetAttempt:
+    with tempfile.TemporaryDirectory(prefix="edgecnn-attempt-") as tmp:
+        path = Path(tmp) / "attempt.tflite"
+        path.write_bytes(with_card(data, card))
+        clf = Classifier(path)
+        start = time.perf_counter()
+        scores = np.stack([clf.scores(img) for img in split.images])
+        latency = (time.perf_counter() - start) / max(len(split.images), 1) * 1e3
+    acc = measure.of_scores(scores, split.targets)
+    drop = (float_acc - acc) * 100.0
+    return BudgetAttempt(name, acc, drop, len(data), latency, drop <= max_drop, float_layers)
+
+
+def format_attempts(report: BudgetReport) -> list[str]:
+    """The attempt table for people."""
+    lines = [f"accuracy budget {report.max_drop_pp:.2f} pp on the {report.split} split "
+             f"({report.n} images, float {report.measure} {report.float_accuracy * 100:.2f} %):",
+             f"  {'attempt':38} {report.measure:>8} {'drop pp':>8} {'size kB':>8} {'ms':>7}  met"]
+    for a in report.attempts:
+        lines.append(f"  {a.attempt:38} {a.accuracy * 100:7.2f}% {a.drop_pp:8.2f} "
+                     f"{a.size_bytes / 1024:8.1f} {a.latency_ms:7.3f}  {'yes' if a.met else 'no'}")
+    lines.append(f"chosen: {report.chosen}" + ("" if report.met else " (budget NOT met; best attempt kept)"))
+    if report.note:
+        lines.append(report.note)
+    return lines

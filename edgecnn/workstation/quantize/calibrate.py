@@ -1,0 +1,43 @@
+"""Which images calibrate the integer ranges: train images, balanced across classes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgecnn.card import Card
+from edgecnn.runtime.classify import normalize
+from edgecnn.workstation.tasks import Split
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Normalised float32 images for the converter, how many per class, and warnings."""
+
+    images: np.ndarray
+    per_class: dict[str, int]
+    warnings: tuple[str, ...]
+
+
+def calibration_set(train: Split, card: Card, samples: int, min_per_class: int = 10) -> Calibration:
+    """Up to `samples` images of the train split, balanced across classes, with diagnostics."""
+    seed = int(card.sections.get("dataset", {}).get("seed", 0))
+    chosen = balanced_choice(train.targets, len(card.labels), samples, seed)
+    counts = {lab: int((train.targets[chosen] == i).sum()) for i, lab in enumerate(card.labels)}
+    warnings = tuple(f"class '{lab}' has only {n} calibration image(s) (fewer than {min_per_class}); "
+                     f"its activation ranges may be under-represented"
+                     for lab, n in counts.items() if n < min_per_class)
+    return Calibration(normalize(train.images[chosen], card.preprocessing), counts, warnings)
+
+
+def balanced_choice(targets: np.ndarray, num_classes: int, total: int, seed: int) -> np.ndarray:
+    """Indices of up to `total` samples, as even across classes as the data allows."""
+    rng = np.random.default_rng(seed)
+    pools = [list(rng.permutation(np.flatnonzero(targets == c))) for c in range(num_classes)]
+    chosen: list[int] = []
+    while len(chosen) < total and any(pools):
+        for pool in pools:
+            if pool and len(chosen) < total:
+                chosen.append(int(pool.pop()))
+    return np.array(sorted(chosen), dtype=np.int64)
