@@ -108,9 +108,19 @@ def native_stderr_silenced() -> Iterator[None]:
         yield
         return
     os.dup2(devnull, 2)
+    python_stderr = sys.stderr
+    try:
+        if python_stderr.fileno() == 2:  # our own messages and progress bars keep the terminal
+            sys.stderr = open(os.dup(saved), "w", buffering=1, encoding=python_stderr.encoding,  # noqa: SIM115
+                              errors="backslashreplace")
+    except (AttributeError, OSError, ValueError):  # a stand-in stderr without a descriptor
+        pass
     try:
         yield
     finally:
+        if sys.stderr is not python_stderr:
+            sys.stderr.close()
+            sys.stderr = python_stderr
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
