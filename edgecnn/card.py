@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgecnn.errors import EdgeCNNError
+from edgecnn.errors import EdgeCNNError, read_file
 
 CARD_FORMAT = "edgecnn-card/1"
 METADATA_NAME = "edgecnn_card"
@@ -23,6 +24,11 @@ RESIZES = ("area", "bilinear", "nearest")
 # What the model's output means: class scores, a face embedding, or detections (boxes).
 TASKS = ("classifier", "embedding", "detector")
 _CORE_KEYS = {"format", "name", "task", "labels", "input", "preprocessing"}
+MAX_DEPTH = 16  # cards are shallow; a deeply nested one is hostile (and would exhaust the stack)
+# Sections the device reads, with the range of each number in them.
+DEVICE_SECTIONS: dict[str, dict[str, tuple[float, float]]] = {
+    "face_crop": {"widen": (0.5, 4.0), "tall": (0.5, 4.0), "lift": (-1.0, 1.0), "max_angle": (0.0, 90.0)},
+}
 
 
 @dataclass(frozen=True)
@@ -92,15 +98,24 @@ class Card:
         try:
             if data.get("format") != CARD_FORMAT:
                 raise ValueError(f"format is {data.get('format')!r}, expected {CARD_FORMAT!r}")
-            spec = InputSpec(**data["input"])
-            pre = dict(data["preprocessing"])
-            pre["mean"] = tuple(float(v) for v in pre.get("mean", (0.0,)))
-            pre["std"] = tuple(float(v) for v in pre.get("std", (1.0,)))
+            _check_depth(data, MAX_DEPTH)
+            spec = InputSpec(**_section(data, "input"))
+            spec = InputSpec(_int(spec.height, "input.height", 1, 8192), _int(spec.width, "input.width", 1, 8192),
+                             _int(spec.channels, "input.channels", 1, 3), str(spec.dtype))
+            pre = dict(_section(data, "preprocessing"))
+            pre["scale"] = _number(pre.get("scale", 1 / 255), "preprocessing.scale")
+            pre["mean"] = tuple(_number(v, "preprocessing.mean") for v in _list(pre.get("mean", (0.0,)), "mean"))
+            pre["std"] = tuple(_number(v, "preprocessing.std") for v in _list(pre.get("std", (1.0,)), "std"))
             prep = Preprocessing(**pre)
+            if not isinstance(data.get("labels"), list) or any(isinstance(x, (dict, list)) for x in data["labels"]):
+                raise ValueError("labels must be a list of strings")
             labels = tuple(str(x) for x in data["labels"])
             task = str(data.get("task", "classifier"))
             _validate(spec, prep, labels, task)
-        except (KeyError, TypeError, ValueError) as exc:
+            for name, ranges in DEVICE_SECTIONS.items():
+                if name in data:
+                    _check_ranges(_section(data, name), name, ranges)
+        except (KeyError, TypeError, ValueError, RecursionError) as exc:
             raise EdgeCNNError(f"{source} is not a valid edgecnn card: {exc}") from None
         sections = {k: v for k, v in data.items() if k not in _CORE_KEYS}
         return cls(labels, spec, prep, str(data.get("name", "model")), sections, task)
@@ -109,8 +124,8 @@ class Card:
     def from_json(cls, text: str | bytes, source: str = "card") -> "Card":
         try:
             data = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise EdgeCNNError(f"{source} is not valid JSON: {exc}") from None
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise EdgeCNNError(f"{source} is not valid JSON: {str(exc)[:200]}") from None
         if not isinstance(data, dict):
             raise EdgeCNNError(f"{source} is not a valid edgecnn card: expected a JSON object")
         return cls.from_dict(data, source)
@@ -118,11 +133,7 @@ class Card:
     @classmethod
     def load(cls, path: str | Path) -> "Card":
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise EdgeCNNError(f"cannot read card {path}: {exc.strerror}") from None
-        return cls.from_json(text, str(path))
+        return cls.from_json(read_file(path, "card"), str(path))
 
 
 def _validate(spec: InputSpec, pre: Preprocessing, labels: tuple[str, ...], task: str) -> None:
@@ -138,5 +149,51 @@ def _validate(spec: InputSpec, pre: Preprocessing, labels: tuple[str, ...], task
         raise ValueError(f"preprocessing.resize must be one of {RESIZES}, got {pre.resize!r}")
     if any(s == 0 for s in pre.std):
         raise ValueError("preprocessing.std must not contain 0")
+    for name in ("mean", "std"):
+        if len(getattr(pre, name)) not in (1, spec.channels):
+            raise ValueError(f"preprocessing.{name} needs 1 or {spec.channels} values")
     if len(labels) < (1 if task == "detector" else 2):
         raise ValueError(f"a {task} card needs at least {1 if task == 'detector' else 2} labels")
+
+
+def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data[key]
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{key} must be an object, got {type(value).__name__}")
+    return value
+
+
+def _list(value: Any, name: str) -> list[Any]:
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"preprocessing.{name} must be a list of numbers")
+    return list(value)
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _int(value: Any, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+    return value
+
+
+def _check_ranges(section: Mapping[str, Any], name: str, ranges: dict[str, tuple[float, float]]) -> None:
+    for key, (low, high) in ranges.items():
+        if key in section and not low <= _number(section[key], f"{name}.{key}") <= high:
+            raise ValueError(f"{name}.{key} must be between {low:g} and {high:g}, got {section[key]!r}")
+
+
+def _check_depth(value: Any, limit: int) -> None:
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise ValueError(f"nested more than {limit} levels deep")
+        if isinstance(item, Mapping):
+            stack += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            stack += [(v, depth + 1) for v in item]

@@ -6,6 +6,8 @@ Messages say what is wrong and how to fix it. The CLI prints them as one line:
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 
@@ -27,13 +29,26 @@ class BudgetExceeded(EdgeCNNError):
     exit_code = 1
 
 
-def read_file(path: Path, what: str, error: type[EdgeCNNError] = EdgeCNNError) -> bytes:
-    """The bytes of `path`; `error` with one clear line when it is missing, a folder or unreadable."""
+def check_regular(path: Path, what: str, error: type[EdgeCNNError] = EdgeCNNError) -> None:
+    """`error` unless `path` is a regular file (a FIFO would hang a reader, a device never ends)."""
     try:
-        return path.read_bytes()
+        mode = os.stat(path).st_mode
     except FileNotFoundError:
         raise error(f"{what} not found: {path}") from None
-    except IsADirectoryError:
-        raise error(f"{path} is a folder, not a {what} file") from None
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise error(f"{path} is a folder, not a {what} file")
+    if not stat.S_ISREG(mode):
+        raise error(f"{path} is not a regular file (a FIFO, device or socket); give a {what} file")
+
+
+def read_file(path: Path, what: str, error: type[EdgeCNNError] = EdgeCNNError) -> bytes:
+    """The bytes of `path`; `error` with one clear line when it is missing, a folder, not a regular
+    file or unreadable."""
+    path = Path(path)
+    check_regular(path, what, error)
+    try:
+        return path.read_bytes()
     except OSError as exc:
         raise error(f"cannot read {what} {path}: {exc.strerror}") from None

@@ -7,14 +7,18 @@ device sees exactly the pixels the model was trained and calibrated on.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from edgecnn.errors import EdgeCNNError, read_file
+from edgecnn.imagesize import dimensions
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".pnm", ".tif", ".tiff", ".webp")
+# Decoding more than this many pixels is refused (a 1 GB Pi holds ~64 MP of BGR three times over).
+MAX_PIXELS = int(os.environ.get("EDGECNN_MAX_PIXELS", 64_000_000))
 _INTERPOLATION = {"area": cv2.INTER_AREA, "bilinear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST}
 
 
@@ -35,9 +39,16 @@ def list_images(folder: Path) -> list[Path]:
 def decode_image(data: bytes, color: str, source: str = "image") -> np.ndarray:
     """Decode encoded image bytes into uint8 (H, W, C) in `color` order ("rgb", "gray", or "bgr",
     OpenCV's own order, for the camera and face paths)."""
+    size = dimensions(data)
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        raise ImageError(f"{source} claims {size[0]}x{size[1]} pixels, more than the {MAX_PIXELS / 1e6:.0f} MP "
+                         f"edgecnn decodes (EDGECNN_MAX_PIXELS); shrink it first")
     buf = np.frombuffer(data, dtype=np.uint8)
     flag = cv2.IMREAD_GRAYSCALE if color == "gray" else cv2.IMREAD_COLOR
-    img = cv2.imdecode(buf, flag) if buf.size else None
+    try:
+        img = cv2.imdecode(buf, flag) if buf.size else None
+    except cv2.error:  # OpenCV's own size limit, or a decoder that gives up loudly
+        img = None
     if img is None:
         raise ImageError(f"{source} is not a readable image (jpg, png, bmp, pgm, ...)")
     if color == "gray":
@@ -54,10 +65,16 @@ def load_image(path: str | Path, color: str) -> np.ndarray:
 def probe_color(path: str | Path) -> str | None:
     """"gray" for single-channel files, "rgb" for colour ones, None if unreadable."""
     try:
-        buf = np.frombuffer(Path(path).read_bytes(), dtype=np.uint8)
-    except OSError:
+        data = read_file(Path(path), "image", ImageError)
+    except ImageError:
         return None
-    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
+    size = dimensions(data)
+    if not data or (size is not None and size[0] * size[1] > MAX_PIXELS):
+        return None
+    try:
+        img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        return None
     if img is None:
         return None
     return "gray" if img.ndim == 2 or img.shape[2] == 1 else "rgb"

@@ -15,9 +15,12 @@ from typing import Any, TypeVar
 
 import click
 
+from edgecnn.text import printable
+
 T = TypeVar("T")
 ROOT = "edgecnn"
 _quiet = False
+_completed: list[str] = []
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -36,10 +39,10 @@ class _StderrHandler(logging.StreamHandler):
 
 
 class _Formatter(logging.Formatter):
-    """The message alone; warnings start with "warning: " once."""
+    """The message alone (control characters escaped); warnings start with "warning: " once."""
 
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
+        message = printable(record.getMessage())
         if record.levelno >= logging.WARNING and not message.startswith("warning:"):
             message = f"warning: {message}"
         return message
@@ -66,6 +69,17 @@ def set_quiet(quiet: bool, debug: bool = False) -> None:
 
 def is_quiet() -> bool:
     return _quiet
+
+
+def completed(step: str) -> None:
+    """Record a durable step that has finished (a file renamed into place, a transaction committed),
+    so an interruption can say what did happen."""
+    _completed.append(step)
+    logging.getLogger(ROOT).debug(f"done: {step}")
+
+
+def completed_steps() -> list[str]:
+    return list(_completed)
 
 
 class _NoBar:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from collections import deque
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from edgecnn import atomic
 from edgecnn.errors import EdgeCNNError
+from edgecnn.text import safe_filename
 
 
 class Event(Protocol):
@@ -30,7 +32,7 @@ class JsonLines:
         self._own = False
         if path and str(path) != "-":
             try:
-                self.stream = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+                self.stream = atomic.open_append(path)
             except OSError as exc:
                 raise EdgeCNNError(f"cannot write events to {path}: {exc.strerror}") from None
             self._own = True
@@ -57,18 +59,26 @@ class RecentEvents:
 
 
 class Snapshots:
-    """JPEG files in one folder, named by the caller."""
+    """JPEG files in one folder. Names come from untrusted text (labels): only letters, digits,
+    '.', '_' and '-' survive, so every file lands inside the folder whatever the label holds."""
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.folder):  # writable? (root ignores mode bits: try it)
+                pass
         except OSError as exc:
-            raise EdgeCNNError(f"cannot create the snapshot folder {self.folder}: {exc.strerror}") from None
+            raise EdgeCNNError(f"cannot write snapshots to {self.folder}: {exc.strerror}") from None
 
-    def save(self, name: str, jpeg: bytes) -> Path:
-        path = self.folder / name
-        atomic.write_bytes(path, jpeg)
+    def save(self, *parts: object) -> Path:
+        """Write `jpeg` (the last part) as PART1_PART2_....jpg."""
+        *words, jpeg = parts
+        path = self.folder / ("_".join(safe_filename(str(w)) for w in words) + ".jpg")
+        try:
+            atomic.write_bytes(path, jpeg)  # type: ignore[arg-type]
+        except OSError as exc:
+            raise EdgeCNNError(f"cannot write snapshots to {self.folder}: {exc.strerror}") from None
         return path
 
 

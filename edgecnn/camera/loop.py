@@ -42,6 +42,7 @@ class DetectOptions:
     mean: float | None = None
     std: float | None = None
     window_view: bool = True  # show a window when a display and a GUI-enabled OpenCV exist
+    allow_hosts: tuple[str, ...] = ()  # Host names the web view answers to besides IP literals
 
 
 class Detector:
@@ -87,7 +88,7 @@ class Detector:
         try:
             if self.server_addr:
                 view = LiveView(self.status)
-                server = WebServer(*self.server_addr, view)
+                server = WebServer(*self.server_addr, view, self.opts.allow_hosts)
                 self.url = server.url
             with frames(self.source, self.stop, self.opts.duration, self.opts.max_frames,
                         self.opts.realtime) as stream:
@@ -130,8 +131,8 @@ class Detector:
             if publish and view is not None:
                 view.publish(jpeg)
             if event and self.snapshots and jpeg:
-                name = f"{event.frame:08d}_{event.kind}_{event.label or event.previous}.jpg"
-                event = replace(event, snapshot=str(self.snapshots.save(name, jpeg)))
+                path = self.snapshots.save(f"{event.frame:08d}", event.kind, event.label or event.previous, jpeg)
+                event = replace(event, snapshot=str(path))
         t5 = time.perf_counter()
         for stage, seconds in (("preprocess", t2 - t1), ("inference", t3 - t2),
                                ("postprocess", t4 - t3), ("draw_encode", t5 - t4)):

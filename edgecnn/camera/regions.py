@@ -6,6 +6,7 @@ the CLI chooses one (a fixed box, or faces from edgecnn.face) and hands it to th
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
 import numpy as np
@@ -13,6 +14,7 @@ import numpy as np
 from edgecnn.errors import EdgeCNNUsageError
 
 Region = tuple[int, int, int, int]  # x, y, w, h in pixels of the frame
+log = logging.getLogger(__name__)
 
 
 class RegionFinder(Protocol):
@@ -20,13 +22,30 @@ class RegionFinder(Protocol):
 
 
 class FixedRegion:
-    """The same box on every frame (--roi x,y,w,h)."""
+    """The same box on every frame (--roi x,y,w,h); a box outside the frame is a usage error, one
+    that sticks out is clipped (said once)."""
 
     def __init__(self, region: Region) -> None:
         self.region = region
+        self._checked: tuple[int, int] | None = None
 
     def find(self, bgr: np.ndarray) -> list[Region]:
+        size = bgr.shape[:2]
+        if size != self._checked:
+            self._checked = size
+            self.region = _fit(self.region, size)
         return [self.region]
+
+
+def _fit(region: Region, size: tuple[int, ...]) -> Region:
+    x, y, w, h = region
+    fh, fw = size[0], size[1]
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(fw, x + w), min(fh, y + h)
+    if x1 <= x0 or y1 <= y0:
+        raise EdgeCNNUsageError(f"--roi {x},{y},{w},{h} lies outside the {fw}x{fh} frame")
+    if (x0, y0, x1, y1) != (x, y, x + w, y + h):
+        log.warning(f"--roi {x},{y},{w},{h} sticks out of the {fw}x{fh} frame; using {x0},{y0},{x1 - x0},{y1 - y0}")
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def parse_roi(text: str | None) -> str | Region | None:

@@ -6,6 +6,7 @@ now, or the end of a file). `live` sources are read on a capture thread; files a
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from pathlib import Path
@@ -15,8 +16,9 @@ import cv2
 import numpy as np
 
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
-from edgecnn.images import is_image_file, list_images
+from edgecnn.images import ImageError, is_image_file, list_images, load_image
 
+log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mjpg", ".mjpeg", ".h264")
 
 
@@ -83,11 +85,13 @@ class FolderSource:
 
     def read(self) -> np.ndarray | None:
         while self.index < len(self.files):
-            frame = cv2.imread(str(self.files[self.index]), cv2.IMREAD_COLOR)
+            path = self.files[self.index]
             self.index += 1
-            if frame is not None:
-                return frame
-            self.unreadable += 1
+            try:
+                return load_image(path, "bgr")
+            except ImageError as exc:  # unreadable, an image bomb, a FIFO: skipped and counted
+                self.unreadable += 1
+                log.warning(f"skipped {exc}")
         return None
 
     def close(self) -> None:

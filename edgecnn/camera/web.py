@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import errno
+import ipaddress
 import json
+import secrets
+import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,7 +25,7 @@ PAGE = """<!doctype html>
 <h2>latest events</h2>
 <table><thead><tr><th>frame</th><th>event</th><th>label</th><th>score</th></tr></thead>
 <tbody id="events"></tbody></table>
-<script>
+<script nonce="NONCE">
 window.addEventListener("load", function () {
   var img = document.createElement("img");
   img.id = "live"; img.alt = "live view"; img.src = "/stream.mjpg";
@@ -33,21 +36,55 @@ window.addEventListener("load", function () {
       img.dataset.size = img.naturalWidth + "x" + img.naturalHeight;
     }
   }, 200);
+  function cell(row, text) {  // model labels are untrusted: always text, never markup
+    var td = document.createElement("td");
+    td.textContent = String(text);
+    row.appendChild(td);
+  }
   function poll() {
     fetch("/status").then(function (r) { return r.json(); }).then(function (s) {
       document.getElementById("state").textContent = s.source + ": " + s.frames + " frames, " +
         s.fps.toFixed(1) + " fps, label " + (s.label || "-");
-      var rows = s.events.map(function (e) {
-        return "<tr class='event'><td>" + e.frame + "</td><td>" + e.event + "</td><td>" +
-          (e.label || e.previous) + "</td><td>" + e.score.toFixed(2) + "</td></tr>";
+      var body = document.getElementById("events");
+      body.replaceChildren();
+      s.events.forEach(function (e) {
+        var row = document.createElement("tr");
+        row.className = "event";
+        cell(row, e.frame); cell(row, e.event); cell(row, e.label || e.previous); cell(row, e.score.toFixed(2));
+        body.appendChild(row);
       });
-      document.getElementById("events").innerHTML = rows.join("");
     }).catch(function () {});
   }
   poll(); setInterval(poll, 500);
 });
 </script></body></html>
 """
+
+
+def allowed_hosts(bound: str, extra: Iterable[str] = ()) -> frozenset[str]:
+    """Host names the web view answers to besides IP literals: the bound name, localhost, this
+    machine's name (and NAME.local), and any --allow-host. A page on another site that rebinds its
+    own domain to this address sends its own domain as Host, and is refused (DNS rebinding)."""
+    name = socket.gethostname().lower()
+    return frozenset({bound.lower(), "localhost", name, f"{name}.local", *(h.lower() for h in extra)})
+
+
+def host_ok(header: str | None, allowed: frozenset[str]) -> bool:
+    """Whether a request's Host header names this server (an IP literal or an allowed name)."""
+    if not header:
+        return False
+    host = header.strip().lower()
+    if host.startswith("["):
+        host = host[1:host.find("]")] if "]" in host else host
+    elif host.count(":") == 1:
+        host = host.rsplit(":", 1)[0]
+    if host in allowed:
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_serve(text: str) -> tuple[str, int]:
@@ -93,7 +130,11 @@ class LiveView:
             return self.seq, self.jpeg
 
 
-def _handler(view: LiveView) -> type[BaseHTTPRequestHandler]:
+def _handler(view: LiveView, allowed: frozenset[str]) -> type[BaseHTTPRequestHandler]:
+    nonce = secrets.token_urlsafe(16)
+    page = PAGE.replace("NONCE", nonce).encode()
+    policy = f"default-src 'self'; img-src 'self'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'"
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:  # keep the terminal for events
             pass
@@ -101,15 +142,20 @@ def _handler(view: LiveView) -> type[BaseHTTPRequestHandler]:
         def _send(self, body: bytes, ctype: str, code: int = 200) -> None:
             self.send_response(code)
             self.send_header("Content-Type", ctype)
+            self.send_header("Content-Security-Policy", policy)
+            self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
             self.wfile.write(body)
 
         def do_GET(self) -> None:
+            if not host_ok(self.headers.get("Host"), allowed):
+                self._send(b"unknown Host; start edgecnn detect with --allow-host NAME\n", "text/plain", 403)
+                return
             path = self.path.split("?")[0]
             if path in ("/", "/index.html"):
-                self._send(PAGE.encode(), "text/html; charset=utf-8")
+                self._send(page, "text/html; charset=utf-8")
             elif path == "/status":
                 self._send(json.dumps(view.status()).encode(), "application/json")
             elif path == "/snapshot.jpg" and view.jpeg:
@@ -143,20 +189,30 @@ def _handler(view: LiveView) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-class WebServer:
-    """ThreadingHTTPServer on its own thread; one clear error when the port is taken."""
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # many viewers connecting at once all get a frame
+    daemon_threads = True
 
-    def __init__(self, host: str, port: int, view: LiveView) -> None:
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+class WebServer:
+    """ThreadingHTTPServer on its own thread (IPv4 or IPv6); one clear error when the port is taken."""
+
+    def __init__(self, host: str, port: int, view: LiveView, allow: Iterable[str] = ()) -> None:
         self.view = view
+        server = _Server6 if ":" in host else _Server
         try:
-            self.httpd = ThreadingHTTPServer((host, port), _handler(view))
+            self.httpd = server((host, port), _handler(view, allowed_hosts(host, allow)))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise EdgeCNNError(f"port {port} on {host} is already in use: choose another with "
                                    f"--serve {host}:PORT") from None
             raise EdgeCNNError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
-        self.httpd.daemon_threads = True
-        self.url = f"http://{host}:{self.httpd.server_address[1]}/"
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{self.httpd.server_address[1]}/"
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="edgecnn-web", daemon=True)
         self.thread.start()
 

@@ -13,6 +13,7 @@ import click
 
 from edgecnn import __version__, log
 from edgecnn.errors import EdgeCNNError
+from edgecnn.text import printable
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -39,8 +40,23 @@ def _debug(argv: list[str]) -> bool:
 
 
 def _fail(message: str, code: int) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
+    click.secho(f"error: {printable(message)}", fg="red", err=True)
     sys.exit(code)
+
+
+def _interrupted() -> str:
+    done = log.completed_steps()
+    what = f" after {'; '.join(done[-3:])}" if done else ""
+    return f"interrupted{what}; nothing half-written was left behind"
+
+
+def _caused_by_interrupt(exc: BaseException | None) -> bool:
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -51,7 +67,11 @@ def main(argv: list[str] | None = None) -> None:
     except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
         if _debug(argv):
             raise
-        _fail("interrupted; nothing half-written was left behind", 130)
+        _fail(_interrupted(), 130)
+    except SystemError as exc:  # TensorFlow wraps a Ctrl-C inside its callbacks in a SystemError
+        if _debug(argv) or not _caused_by_interrupt(exc):
+            raise
+        _fail(_interrupted(), 130)
     except click.ClickException as exc:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from edgecnn.cli.app import cli
+from edgecnn.cli.common import Finite
 from edgecnn.cli.device import runtime_options
 
 
@@ -19,7 +20,7 @@ from edgecnn.cli.device import runtime_options
                             "detector as `face unlock`) or 'full' (default).")
 @click.option("--smooth", "window", default=5, show_default=True, type=click.IntRange(min=1),
               help="Average scores over the last N frames before deciding a label.")
-@click.option("--threshold", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+@click.option("--threshold", default=0.5, show_default=True, type=Finite(0, 1),
               help="Smoothed score a label needs; below it nothing is recognised.")
 @click.option("--ignore", multiple=True, default=("background",), show_default=True,
               help="Labels that mean 'nothing' (repeatable).")
@@ -27,8 +28,11 @@ from edgecnn.cli.device import runtime_options
 @click.option("--snapshots", type=click.Path(file_okay=False), help="Save a JPEG per event here.")
 @click.option("--serve", metavar="HOST:PORT", help="Serve MJPEG, a status page and /status (host 127.0.0.1 "
                                                    "unless given).")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="A host name the web view may be reached by (besides IP addresses, localhost and this "
+                   "machine's name); others are refused, against DNS rebinding. Repeatable.")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop after N frames.")
-@click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Stop after S seconds.")
+@click.option("--duration", type=Finite(min=0, min_open=True), help="Stop after S seconds.")
 @click.option("--realtime", is_flag=True, help="Play video files at their own frame rate, dropping "
                                                "frames the loop cannot keep up with.")
 @click.option("--no-window", "window_view", is_flag=True, flag_value=False, default=True,
@@ -49,6 +53,7 @@ def detect(model: str, summary_path: str | None, **opts: Any) -> None:
     from edgecnn.camera.timings import format_summary
 
     opts["ignore"] = tuple(opts["ignore"])
+    opts["allow_hosts"] = tuple(opts["allow_hosts"])
     regions = region_finder(opts.pop("roi"))
     detector = Detector(DetectOptions(model=model, **opts), regions=regions)
     if opts.get("serve"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -10,6 +11,24 @@ import click
 
 from edgecnn import log
 from edgecnn.errors import EdgeCNNUsageError
+
+
+class Finite(click.FloatRange):
+    """A float option that must be finite (nan and inf are refused) and within [min, max]."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+# Interpreter threads: 1 .. MAX_THREADS (LiteRT crashes on absurd counts; no Pi has more cores).
+MAX_THREADS = 64
+THREADS = click.IntRange(1, MAX_THREADS)
+SEED = click.IntRange(0, 2**32 - 1)
 
 
 def parse_size(text: str | None) -> tuple[int | None, int | None]:

@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from edgecnn.cli.app import cli
-from edgecnn.cli.common import emit_json, quiet_for_json
+from edgecnn.cli.common import THREADS, Finite, emit_json, quiet_for_json
+from edgecnn.text import printable
 
 
 def runtime_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -18,11 +19,11 @@ def runtime_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="auto | litert | tflite-runtime | tensorflow  [env EDGECNN_BACKEND, default auto]"),
         click.option("--device", default="cpu", show_default=True, metavar="DEV",
                      help="cpu | edgetpu | edgetpu:usb | edgetpu:pci | edgetpu:N"),
-        click.option("--threads", type=int, default=None, help="Interpreter threads (default: backend's choice)."),
+        click.option("--threads", type=THREADS, default=None, help="Interpreter threads (default: backend's choice)."),
         click.option("--labels", "labels", type=click.Path(dir_okay=False), default=None,
                      help="Labels file: one per line, or 'index label'; overrides the card."),
-        click.option("--mean", type=float, default=None, help="Cardless models: input = (pixel - mean) / std."),
-        click.option("--std", type=float, default=None, help="Cardless models: see --mean."),
+        click.option("--mean", type=Finite(), default=None, help="Cardless models: input = (pixel - mean) / std."),
+        click.option("--std", type=Finite(), default=None, help="Cardless models: see --mean."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -60,7 +61,7 @@ def classify(model: str, images: tuple[str, ...], top_k: int, as_json: bool, **o
     m = clf.model
     click.echo(f"# {m.path.name} on {m.backend.name} {m.backend.version}, {m.device}", err=True)
     for path, top in results:
-        click.echo(f"{path}: " + ", ".join(f"{c.index} {c.label} ({c.score:.3f})" for c in top))
+        click.echo(printable(f"{path}: " + ", ".join(f"{c.index} {c.label} ({c.score:.3f})" for c in top)))
 
 
 @cli.command()
@@ -77,13 +78,13 @@ def inspect(model: str, as_json: bool) -> None:
     if as_json:
         emit_json(report.to_dict())
     else:
-        click.echo(format_inspection(report))
+        click.echo("\n".join(printable(line) for line in format_inspection(report).splitlines()))
 
 
 @cli.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--runs", default=200, show_default=True, type=int, help="Timed runs.")
-@click.option("--warmup", default=20, show_default=True, type=int, help="Untimed runs first.")
+@click.option("--runs", default=200, show_default=True, type=click.IntRange(1, 10**6), help="Timed runs.")
+@click.option("--warmup", default=20, show_default=True, type=click.IntRange(0, 10**6), help="Untimed runs first.")
 @click.option("--image", type=click.Path(dir_okay=False), help="Input image (default: random pixels).")
 @click.option("--no-cold-start", is_flag=True, help="Skip the fresh-process cold-start measurement.")
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")

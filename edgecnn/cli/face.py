@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from edgecnn.cli.app import cli
-from edgecnn.cli.common import emit_json, parse_size, quiet_for_json
+from edgecnn.cli.common import SEED, Finite, emit_json, parse_size, quiet_for_json
 
 
 @cli.group()
@@ -22,10 +22,11 @@ def face() -> None:
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run folder to write; then `edgecnn quantize RUN_DIR` makes the int8 model.")
 @click.option("--size", help="Input size N or HxW [64x56].")
-@click.option("--dim", type=int, help="Embedding length [128].")
-@click.option("--epochs", type=int, help="Training epochs [60].")
-@click.option("--margin", type=float, help="Additive cosine margin of the AM-softmax loss [0.35].")
-@click.option("--seed", type=int, help="Seed [0].")
+@click.option("--dim", type=click.IntRange(2, 4096), help="Embedding length [128].")
+@click.option("--epochs", type=click.IntRange(1, 100000), help="Training epochs [60].")
+@click.option("--margin", type=Finite(0, 1, max_open=True),
+              help="Additive cosine margin of the AM-softmax loss [0.35].")
+@click.option("--seed", type=SEED, help="Seed [0].")
 @click.option("--no-detect", "detect", flag_value=False, default=None,
               help="Train on whole images (already face crops) instead of Haar-detected, levelled crops.")
 @click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
@@ -51,7 +52,7 @@ def face_train_cmd(data: str, out: Path, size: str | None, overwrite: bool, **op
               help="Identity folder of people to verify (best: people the model never saw).")
 @click.option("--enroll", default=3, show_default=True, type=click.IntRange(min=1),
               help="Images per person enrolled as the template; the rest probe.")
-@click.option("--target-far", default=0.01, show_default=True, type=click.FloatRange(0, 1),
+@click.option("--target-far", default=0.01, show_default=True, type=Finite(0, 1),
               help="Report the threshold that keeps the false accept rate at or below this.")
 @click.option("--no-detect", "detect", is_flag=True, default=True, flag_value=False,
               help="Embed whole images instead of the largest detected face (as the device does).")
@@ -125,7 +126,7 @@ def _table(report: dict[str, Any], target_far: float) -> str:
               help="Folder for the run, gallery, video and reports.")
 @click.option("--enroll", default=5, show_default=True, type=click.IntRange(1), help="Photos enrolled for the owner.")
 @click.option("--epochs", type=click.IntRange(1), help="Training epochs [60].")
-@click.option("--target-far", default=0.01, show_default=True, type=click.FloatRange(0, 1),
+@click.option("--target-far", default=0.01, show_default=True, type=Finite(0, 1),
               help="The unlock threshold keeps the false accept rate at or below this on unseen people.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the summary here ('-': stdout).")
 def face_demo_cmd(data: str, out: Path, enroll: int, epochs: int | None, target_far: float,

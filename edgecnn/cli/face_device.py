@@ -8,8 +8,9 @@ from typing import Any
 
 import click
 
-from edgecnn.cli.common import emit_json, quiet_for_json
+from edgecnn.cli.common import Finite, emit_json, quiet_for_json
 from edgecnn.cli.face import face
+from edgecnn.text import printable
 
 
 def default_gallery() -> Path:
@@ -30,7 +31,7 @@ detect_option = click.option(
     "--no-detect", "detect", is_flag=True, default=True, flag_value=False,
     help="Images are already face crops: skip Haar detection and alignment.")
 threshold_option = click.option(
-    "--threshold", type=click.FloatRange(-1, 1),
+    "--threshold", type=Finite(-1, 1),
     help="Accept when cosine similarity >= this; default: the gallery's (see face enroll --set-threshold).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 
@@ -52,10 +53,10 @@ def _notes(session: Any) -> None:
 @click.option("--images", type=click.Path(file_okay=False, path_type=Path), help="A folder of photos of them.")
 @click.option("--source", help="Or a camera (0, /dev/video0, picamera), video file or stream to take shots from.")
 @click.option("--shots", default=5, show_default=True, type=click.IntRange(1, 100), help="Shots from --source.")
-@click.option("--interval", default=0.3, show_default=True, type=click.FloatRange(0),
+@click.option("--interval", default=0.3, show_default=True, type=Finite(0),
               help="Seconds between shots: move your head a little between them.")
 @click.option("--replace", is_flag=True, help="Replace the embeddings of a name already enrolled.")
-@click.option("--set-threshold", "new_threshold", type=click.FloatRange(-1, 1),
+@click.option("--set-threshold", "new_threshold", type=Finite(-1, 1),
               help="Store this acceptance threshold in the gallery (face evaluate reports the one for "
                    "your target FAR).")
 @gallery_option
@@ -67,32 +68,28 @@ def enroll_cmd(name: str, images: Path | None, source: str | None, shots: int, i
     """Enrol a person: embed the largest face of each photo (or camera shot) and store them all in
     the gallery in one transaction."""
     from edgecnn.errors import EdgeCNNUsageError
+    from edgecnn.face.gallery import check_name
 
     if (images is None) == (source is None):
         raise EdgeCNNUsageError("give exactly one of --images DIR or --source CAMERA")
+    check_name(name)
     quiet_for_json(as_json)
-    fresh = not gallery.exists()
-    session = _session(gallery, model, detect, create=True)
-    try:
+    with _session(gallery, model, detect, create=True) as session:
+        # faces first, the gallery after: a failed enrolment changes (or creates) nothing
         vectors, sources = (session.enroll_images(images) if images else session.enroll_source(source, shots, interval))
-        session.gallery.enroll(name, vectors, sources, replace)
-    except BaseException:
-        if fresh:  # a first enrolment that failed leaves no empty gallery behind
-            session.gallery.close()
-            gallery.unlink(missing_ok=True)
-        raise
-    if new_threshold is not None:
-        session.gallery.set_threshold(new_threshold, "face enroll --set-threshold")
-    _notes(session)
-    report = {"name": name, "embeddings": len(vectors), "gallery": str(gallery),
-              "people": len(session.gallery.names()), "threshold": session.gallery.threshold,
-              "threshold_source": session.gallery.threshold_source}
+        stored = session.enroll(name, vectors, sources, replace)
+        if new_threshold is not None:
+            stored.set_threshold(new_threshold, "face enroll --set-threshold")
+        _notes(session)
+        report = {"name": name, "embeddings": len(vectors), "gallery": str(gallery), "people": len(stored.names()),
+                  "threshold": stored.threshold, "threshold_source": stored.threshold_source}
     if as_json:
         emit_json(report)
         return
-    click.echo(f"enrolled {name} with {len(vectors)} embeddings -> {gallery} ({report['people']} people, "
-               f"threshold {report['threshold']:.4f} from {report['threshold_source']})")
-    if session.gallery.threshold_source == "default":
+    click.echo(f"enrolled {printable(name)} with {len(vectors)} embeddings -> {printable(gallery)} "
+               f"({report['people']} people, threshold {report['threshold']:.4f} from "
+               f"{report['threshold_source']})")
+    if report["threshold_source"] == "default":
         click.echo("note: the threshold is the untuned default; run edgecnn face evaluate and pass "
                    "--set-threshold with its threshold for your target FAR", err=True)
 
@@ -114,20 +111,20 @@ def verify_cmd(image: Path | None, source: str | None, gallery: Path, model: Pat
     if (image is None) == (source is None):
         raise EdgeCNNUsageError("give exactly one of IMAGE or --source CAMERA")
     quiet_for_json(as_json)
-    session = _session(gallery, model, detect, threshold)
-    if not session.gallery.names():
-        raise EdgeCNNUsageError("the gallery is empty; enrol someone first (edgecnn face enroll)")
-    match, found = session.verify_image(image) if image else session.verify_source(source)
-    _notes(session)
+    with _session(gallery, model, detect, threshold) as session:
+        if not session.names():
+            raise EdgeCNNUsageError("the gallery is empty; enrol someone first (edgecnn face enroll)")
+        match, found = session.verify_image(image) if image else session.verify_source(source)
+        _notes(session)
     report = {"match": match.accepted, "name": match.name if match.accepted else None, "closest": match.name,
               "score": round(match.score, 4), "threshold": session.threshold, "box": list(found.box),
               "faces": found.faces_in_frame, "aligned": found.aligned}
     if as_json:
         emit_json(report)
     elif match.accepted:
-        click.echo(f"match: {match.name} (score {match.score:.4f} >= {session.threshold:.4f})")
+        click.echo(f"match: {printable(match.name)} (score {match.score:.4f} >= {session.threshold:.4f})")
     else:
-        click.echo(f"no match (closest {match.name}, score {match.score:.4f} < {session.threshold:.4f})")
+        click.echo(f"no match (closest {printable(match.name)}, score {match.score:.4f} < {session.threshold:.4f})")
     if not match.accepted:
         raise SystemExit(3)
 
@@ -138,10 +135,10 @@ def verify_cmd(image: Path | None, source: str | None, gallery: Path, model: Pat
               help="Frames in a row that must match the same person.")
 @click.option("--max-failures", default=5, show_default=True, type=click.IntRange(1),
               help="Failed attempts (K non-matching frames each) before a lockout.")
-@click.option("--lockout", default=30.0, show_default=True, type=click.FloatRange(0), help="Lockout seconds.")
-@click.option("--relock-after", default=2.0, show_default=True, type=click.FloatRange(0),
+@click.option("--lockout", default=30.0, show_default=True, type=Finite(0), help="Lockout seconds.")
+@click.option("--relock-after", default=2.0, show_default=True, type=Finite(0),
               help="Lock again after this many seconds without the unlocked person.")
-@click.option("--duration", type=click.FloatRange(0, min_open=True), help="Stop after this many seconds.")
+@click.option("--duration", type=Finite(0, min_open=True), help="Stop after this many seconds.")
 @click.option("--max-frames", type=click.IntRange(1), help="Stop after this many frames.")
 @click.option("--events", type=click.Path(dir_okay=False), help="Append JSON events here (default: stdout).")
 @gallery_option
@@ -181,10 +178,10 @@ def list_cmd(gallery: Path, as_json: bool) -> None:
     if as_json:
         emit_json(report)
         return
-    click.echo(f"{gallery}: {len(people)} people, model sha256 {report['model_sha256'][:12]}..., "
+    click.echo(f"{printable(gallery)}: {len(people)} people, model sha256 {report['model_sha256'][:12]}..., "
                f"threshold {report['threshold']:.4f}")
     for p in people:
-        click.echo(f"  {p['name']:24} {p['embeddings']:3d} embeddings")
+        click.echo(f"  {printable(p['name']):24} {p['embeddings']:3d} embeddings")
 
 
 @face.command("remove")
@@ -196,4 +193,4 @@ def remove_cmd(name: str, gallery: Path) -> None:
 
     with Gallery(gallery) as g:
         n = g.remove(name)
-    click.echo(f"removed {name} ({n} embeddings) from {gallery}")
+    click.echo(f"removed {printable(name)} ({n} embeddings) from {printable(gallery)}")

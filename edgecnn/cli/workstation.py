@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from edgecnn.cli.app import cli
-from edgecnn.cli.common import emit_json, parse_size, quiet_for_json
+from edgecnn.cli.common import SEED, THREADS, Finite, emit_json, parse_size, quiet_for_json
 
 
 @cli.command()
@@ -18,18 +18,19 @@ from edgecnn.cli.common import emit_json, parse_size, quiet_for_json
 @click.option("--recipe", help="Recipe: a shipped name (digits, faces) or a TOML file; options given here "
                                "override it.")
 @click.option("--arch", type=click.Choice(["cnn", "mobilenetv2"]), help="Architecture [cnn].")
-@click.option("--alpha", type=float, help="MobileNetV2 width multiplier [0.35].")
+@click.option("--alpha", type=Finite(0, 4, min_open=True), help="MobileNetV2 width multiplier [0.35].")
 @click.option("--weights", type=click.Choice(["none", "imagenet"]),
               help="MobileNetV2 initial weights [none]; imagenet needs internet once.")
 @click.option("--size", help="Input size N or HxW (default: digits 8x8, folders 64x64).")
 @click.option("--color", type=click.Choice(["rgb", "gray"]), help="Colour mode (default: detect).")
-@click.option("--epochs", type=int, help="Maximum epochs [60]; early stopping may end sooner.")
-@click.option("--batch-size", type=int, help="Batch size [32].")
-@click.option("--lr", "learning_rate", type=float, help="Adam learning rate [0.002].")
-@click.option("--patience", type=int, help="Early-stopping patience in epochs [15].")
-@click.option("--seed", type=int, help="Seed for the split, initialisation and augmentation [0].")
-@click.option("--val-fraction", type=float, help="Validation fraction per class [0.15].")
-@click.option("--test-fraction", type=float, help="Held-out test fraction per class [0.2].")
+@click.option("--epochs", type=click.IntRange(1, 100000), help="Maximum epochs [60]; early stopping may end sooner.")
+@click.option("--batch-size", type=click.IntRange(1, 65536), help="Batch size [32].")
+@click.option("--lr", "learning_rate", type=Finite(0, 10, min_open=True), help="Adam learning rate [0.002].")
+@click.option("--patience", type=click.IntRange(0, 100000), help="Early-stopping patience in epochs [15].")
+@click.option("--seed", type=SEED, help="Seed for the split, initialisation and augmentation [0].")
+@click.option("--val-fraction", type=Finite(0, 1, max_open=True), help="Validation fraction per class [0.15].")
+@click.option("--test-fraction", type=Finite(0, 1, min_open=True, max_open=True),
+              help="Held-out test fraction per class [0.2].")
 @click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 def train(data: str | None, out: Path, recipe: str | None, size: str | None, weights: str | None,
@@ -81,12 +82,12 @@ def train(data: str | None, out: Path, recipe: str | None, size: str | None, wei
                    "float16; dynamic = int8 weights, float activations.")
 @click.option("--io", type=click.Choice(["int8", "uint8", "float32"]),
               help="int8 mode: input/output tensor type [int8].")
-@click.option("--calib-samples", type=int, help="Calibration images from the train split [500].")
+@click.option("--calib-samples", type=click.IntRange(1, 10**7), help="Calibration images from the train split [500].")
 @click.option("--target", type=click.Choice(["cpu", "edgetpu"]),
               help="edgetpu: check that every op maps to the Edge TPU; exit 1 when not [cpu].")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Model file to write (default RUN_DIR/model_MODE.tflite).")
-@click.option("--max-drop", type=float, default=None,
+@click.option("--max-drop", type=Finite(0, 100), default=None,
               help="Accuracy budget in pp on the validation split: try better calibration, int16 "
                    "activations, float layers until it is met (int8 mode).")
 @click.option("--report", type=click.Choice(["layers"]),
@@ -167,12 +168,12 @@ def _edgetpu_verdict(result: Any) -> None:
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--max-drop", default=1.0, show_default=True, type=float,
+@click.option("--max-drop", default=1.0, show_default=True, type=Finite(0, 100),
               help="Budget: the largest top-1 accuracy drop, in percentage points, that passes.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=str),
               help="Also write the JSON report to this file ('-' for stdout).")
 @click.option("--data", "data_override", help="Training data folder, if it moved since training.")
-@click.option("--threads", type=int, help="Interpreter threads for the .tflite models.")
+@click.option("--threads", type=THREADS, help="Interpreter threads for the .tflite models.")
 def parity(run_dir: Path, max_drop: float, json_path: str | None, data_override: str | None,
            threads: int | None) -> None:
     """Prove what quantization cost: float Keras vs every .tflite on the held-out test split.
@@ -204,7 +205,7 @@ def parity(run_dir: Path, max_drop: float, json_path: str | None, data_override:
 @cli.command()
 @click.option("--out", "-o", default="runs/quickstart", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Run folder (replaced if present).")
-@click.option("--epochs", type=int, default=None, help="Maximum training epochs [60].")
+@click.option("--epochs", type=click.IntRange(1, 100000), default=None, help="Maximum training epochs [60].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def quickstart(out: Path, epochs: int | None, as_json: bool) -> None:
     """Train digits -> quantize int8 -> parity -> classify a few test images, offline."""

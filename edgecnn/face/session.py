@@ -16,7 +16,16 @@ from edgecnn.camera.sources import open_source
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
 from edgecnn.face.detect import Face, NoFaceError, cropper_for, load_face, whole_face
 from edgecnn.face.embedder import Embedder
-from edgecnn.face.gallery import Gallery, GalleryError, Match, best_match, model_fingerprint
+from edgecnn.face.gallery import (
+    DEFAULT_THRESHOLD,
+    Gallery,
+    GalleryError,
+    Match,
+    best_match,
+    check_name,
+    check_threshold,
+    model_fingerprint,
+)
 from edgecnn.face.unlock import UnlockPolicy, UnlockState
 from edgecnn.images import ImageError, list_images
 from edgecnn.log import track
@@ -55,17 +64,41 @@ def resolve_model(gallery: Path, model: Path | None) -> Path:
 
 
 class FaceSession:
-    """One model, one gallery, one detector: everything enrol / verify / unlock share."""
+    """One model, one gallery, one detector: everything enrol / verify / unlock share.
+
+    With `create`, a missing gallery is not made here: `enroll()` creates it together with its
+    first person, so a failed first enrolment leaves no gallery behind.
+    """
 
     def __init__(self, gallery: Path, model: Path | None, detect: bool = True, threshold: float | None = None,
                  create: bool = False) -> None:
-        model = resolve_model(gallery, model)
-        self.embedder = Embedder(model)
-        self.gallery = Gallery(gallery, model_fingerprint(model), self.embedder.dim, create, model)
+        self.gallery_path = gallery
+        self.model = resolve_model(gallery, model)
+        self.embedder = Embedder(self.model)
+        self.fingerprint = model_fingerprint(self.model)
+        pending = create and not gallery.exists()
+        self.gallery: Gallery | None = None if pending else Gallery(gallery, self.fingerprint, self.embedder.dim)
         self.cropper = cropper_for(self.embedder.card) if detect else None
-        self.threshold = self.gallery.threshold if threshold is None else threshold
+        self.threshold = check_threshold(
+            threshold if threshold is not None else self.gallery.threshold if self.gallery else DEFAULT_THRESHOLD)
         self.notes: list[str] = []
         self._cache: tuple[list[str], np.ndarray] | None = None
+
+    def enroll(self, name: str, vectors: list[np.ndarray], sources: list[str], replace: bool = False) -> Gallery:
+        """Store `name`'s embeddings (creating the gallery with them when there is none yet)."""
+        check_name(name)
+        if self.gallery is None:
+            self.gallery, _ = Gallery.create(self.gallery_path, self.fingerprint, self.embedder.dim, self.model,
+                                             name, vectors, sources)
+        else:
+            self.gallery.enroll(name, vectors, sources, replace)
+        return self.gallery
+
+    def open_gallery(self) -> Gallery:
+        """The gallery, which must exist by now."""
+        if self.gallery is None:
+            raise GalleryError(f"no gallery at {self.gallery_path}; enrol someone first (edgecnn face enroll)")
+        return self.gallery
 
     def face_in(self, bgr: np.ndarray) -> Face | None:
         return whole_face(bgr) if self.cropper is None else self.cropper.largest(bgr)
@@ -115,6 +148,9 @@ class FaceSession:
                               f"{source}; face the camera in good light")
         return vectors, sources
 
+    def names(self) -> list[str]:
+        return self.gallery.names() if self.gallery else []
+
     def match(self, face: Face) -> Match:
         names, templates = self._templates()
         return best_match(names, templates, self.embedder.embed_bgr(face.image), self.threshold)
@@ -137,7 +173,7 @@ class FaceSession:
     def unlock(self, source: str, policy: UnlockPolicy, sink: EventSink, duration: float | None = None,
                max_frames: int | None = None) -> UnlockSummary:
         """Run the unlock policy on every frame until the source ends, --duration or Ctrl-C."""
-        if not self.gallery.names():
+        if not self.names():
             raise EdgeCNNUsageError("the gallery is empty; enrol someone first (edgecnn face enroll)")
         state, count, faces = UnlockState(policy), 0, 0
         with frames(open_source(source), duration=duration, max_frames=max_frames) as stream:
@@ -151,7 +187,8 @@ class FaceSession:
         return UnlockSummary(count, faces, state.unlocks, state.lockouts, state.state, self.threshold)
 
     def close(self) -> None:
-        self.gallery.close()
+        if self.gallery is not None:
+            self.gallery.close()
 
     def __enter__(self) -> "FaceSession":
         return self
@@ -162,5 +199,5 @@ class FaceSession:
     def _templates(self) -> tuple[list[str], np.ndarray]:
         """The gallery's templates, read once per session (the gallery does not change meanwhile)."""
         if self._cache is None:
-            self._cache = self.gallery.templates()
+            self._cache = self.open_gallery().templates()
         return self._cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -14,7 +15,7 @@ from edgecnn.card import Card, Preprocessing
 from edgecnn.errors import EdgeCNNUsageError
 from edgecnn.images import from_bgr, load_image, resize_image
 from edgecnn.runtime.labels import labels_for_outputs, read_labels
-from edgecnn.runtime.model import LoadedModel, load_model
+from edgecnn.runtime.model import LoadedModel, ModelError, load_model
 from edgecnn.runtime.tensors import TensorSpec, dequantize, quantize
 
 
@@ -75,6 +76,18 @@ def make_feeder(table: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     return lambda image: table[image, channel]
 
 
+def check_card(card: Card, model: LoadedModel, labels_given: bool = False) -> None:
+    """The card must describe this model: its input size and, for a classifier, one label per output."""
+    spec, shape = card.input, tuple(model.input.shape)
+    if shape[1:] != (spec.height, spec.width, spec.channels):
+        raise ModelError(f"the card in {model.path.name} says the input is {spec.height}x{spec.width}x"
+                         f"{spec.channels} but the model takes {'x'.join(map(str, shape[1:]))}")
+    outputs = int(np.prod(model.output.shape))
+    if card.task == "classifier" and len(card.labels) != outputs and not labels_given:
+        raise ModelError(f"the card in {model.path.name} has {len(card.labels)} labels but the model has "
+                         f"{outputs} outputs; re-run edgecnn quantize, or pass --labels FILE")
+
+
 class Classifier:
     """A .tflite classifier with its preprocessing; what the device runs and parity measures."""
 
@@ -85,6 +98,8 @@ class Classifier:
         self.card: Card | None = self.model.card
         _, self.height, self.width, self.channels = self.model.input.shape
         self.outputs = int(np.prod(self.model.output.shape))
+        if self.card is not None:
+            check_card(self.card, self.model, labels_given=labels is not None)
         self.labels = self._labels(labels)
         self.preprocessing = self._preprocessing(mean, std)
         self.color = "gray" if self.channels == 1 else "rgb"
@@ -103,6 +118,8 @@ class Classifier:
             return self.card.preprocessing if self.card else None
         if std == 0:
             raise EdgeCNNUsageError("--std must not be 0")
+        if not all(math.isfinite(v) for v in (mean or 0.0, std or 1.0)):
+            raise EdgeCNNUsageError("--mean and --std must be finite numbers")
         color = "gray" if self.channels == 1 else "rgb"
         base = self.card.preprocessing if self.card else Preprocessing(color=color, resize="nearest")
         return dataclasses.replace(base, scale=1.0, mean=(mean or 0.0,) * self.channels,

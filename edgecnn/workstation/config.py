@@ -5,12 +5,31 @@ The defaults are the quick-start recipe for `digits`; train/digits.toml spells t
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 
 ARCHS = ("cnn", "mobilenetv2")
 MODES = ("int8", "int16x8", "float16", "dynamic")
 IO_TYPES = ("int8", "uint8", "float32")
 TARGETS = ("cpu", "edgetpu")
+MAX_SEED = 2**32 - 1
+
+
+def check_numbers(cfg: object) -> None:
+    """Every number of a config finite and not negative (a recipe can say nan, inf or -4); seeds
+    fit NumPy's; layer widths are 1 to 4096."""
+    for f in dataclasses.fields(cfg):  # type: ignore[arg-type]
+        value = getattr(cfg, f.name)
+        for x in value if isinstance(value, tuple) else (value,):
+            if isinstance(x, bool) or not isinstance(x, (int, float)):
+                continue
+            if not math.isfinite(x) or x < 0:
+                raise ValueError(f"{f.name} must be a finite number of 0 or more, got {x!r}")
+    if getattr(cfg, "seed", 0) > MAX_SEED:
+        raise ValueError(f"seed must be at most {MAX_SEED}")
+    if any(not 1 <= n <= 4096 for n in getattr(cfg, "filters", ())):
+        raise ValueError("filters must be layer widths from 1 to 4096")
 
 
 @dataclass(frozen=True)
@@ -42,6 +61,7 @@ class TrainConfig:
     contrast: float = 0.0              # augmentation: random contrast factor
 
     def __post_init__(self) -> None:
+        check_numbers(self)
         if self.arch not in ARCHS:
             raise ValueError(f"arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
         if self.weights not in (None, "imagenet"):
@@ -58,8 +78,8 @@ class TrainConfig:
         if not (0 <= self.val_fraction < 1 and 0 < self.test_fraction < 1
                 and self.val_fraction + self.test_fraction < 0.9):
             raise ValueError("need 0 <= val_fraction, 0 < test_fraction and val + test < 0.9")
-        if not 0 <= self.dropout < 1 or self.learning_rate <= 0 or self.patience < 0:
-            raise ValueError("need 0 <= dropout < 1, learning_rate > 0 and patience >= 0")
+        if not 0 <= self.dropout < 1 or not 0 < self.learning_rate <= 10 or not 0 < self.alpha <= 4:
+            raise ValueError("need 0 <= dropout < 1, 0 < learning_rate <= 10 and 0 < alpha <= 4")
 
 
 @dataclass(frozen=True)
@@ -73,6 +93,7 @@ class QuantizeConfig:
     target: str = "cpu"         # "cpu" or "edgetpu" (then the model must map fully to the Edge TPU)
 
     def __post_init__(self) -> None:
+        check_numbers(self)
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.io not in IO_TYPES:
@@ -118,6 +139,7 @@ class FaceConfig:
     zoom: float = 0.1
 
     def __post_init__(self) -> None:
+        check_numbers(self)
         if self.pooling not in ("flatten", "gap"):
             raise ValueError(f"pooling must be 'flatten' or 'gap', got {self.pooling!r}")
         if self.dim < 2 or self.epochs < 1 or self.batch_size < 1 or not 0 <= self.margin < 1:

@@ -38,11 +38,17 @@ class RunDir:
         found = sorted(self.path.glob("model_*.tflite"))
         return sorted(found, key=lambda p: (p.name != "model_float32.tflite", p.name))
 
+    @property
+    def finished(self) -> bool:
+        """card.json is written last: a run without it was interrupted and holds nothing to keep."""
+        return self.card.is_file()
+
     def check_writable(self, overwrite: bool) -> None:
-        """Refuse to replace a trained model unless asked; refuse a path that is a file."""
+        """Refuse to replace a trained model unless asked; refuse a path that is a file. An unfinished
+        run (killed before its card was written) may be replaced."""
         if self.path.exists() and not self.path.is_dir():
             raise EdgeCNNUsageError(f"--out {self.path} is a file, not a folder")
-        if self.model.exists() and not overwrite:
+        if self.finished and self.model.exists() and not overwrite:
             raise EdgeCNNUsageError(f"{self.path} already holds a trained model; pass --overwrite or another --out")
 
     def require_trained(self) -> Card:
@@ -51,6 +57,9 @@ class RunDir:
             raise EdgeCNNUsageError(f"run folder not found: {self.path}")
         if not self.path.is_dir():
             raise EdgeCNNUsageError(f"{self.path} is not a run folder")
+        if self.model.is_file() and not self.finished:
+            raise EdgeCNNError(f"{self.path} holds an unfinished run (training was interrupted before card.json "
+                               f"was written); train again: `edgecnn train DATA --out {self.path}`")
         if not self.model.is_file() or not self.card.is_file():
             raise EdgeCNNError(f"{self.path} holds no trained model (model.keras + card.json); "
                                f"run `edgecnn train DATA --out {self.path}` first")

@@ -16,6 +16,7 @@ import numpy as np
 from edgecnn import atomic
 from edgecnn.card import Card, InputSpec, Preprocessing
 from edgecnn.log import bar
+from edgecnn.log import completed as log_completed
 from edgecnn.workstation.config import TrainConfig
 from edgecnn.workstation.datasets import Dataset, load_dataset, split_indices
 from edgecnn.workstation.models import make_model, predict, preprocessing_for
@@ -114,9 +115,11 @@ def write_run(run: RunDir, model: Any, card: Card, ds: Dataset, parts: dict,
               cfg: Any, history: dict, overwrite: bool) -> None:
     """Write every artifact to a temporary name first; card.json (the run's 'done' mark) last."""
     run.path.mkdir(parents=True, exist_ok=True)
+    for name in atomic.clean_stale(run.path):
+        log.info(f"removed {name}, left behind by an interrupted run")
     split = {"source": ds.source, "seed": cfg.seed, "labels": ds.labels,
              "ids": {k: [ds.ids[i] for i in v] for k, v in parts.items()}}
-    if overwrite:
+    if overwrite or not run.finished:
         for name in RUN_ARTIFACTS:
             (run.path / name).unlink(missing_ok=True)
         run.clear_derived()
@@ -125,6 +128,7 @@ def write_run(run: RunDir, model: Any, card: Card, ds: Dataset, parts: dict,
     with atomic.atomic_path(run.model, suffix=".keras") as tmp:
         model.save(tmp)
     atomic.write_text(run.card, card.to_json())
+    log_completed(f"the run {run.path} was written")
 
 
 class TrainingProgress(keras.callbacks.Callback):

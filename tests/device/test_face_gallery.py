@@ -22,11 +22,15 @@ def _vec(seed: int) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=DIM).astype(np.float32)
 
 
+def _new(path: Path, name: str = "ann", vectors: list | None = None) -> Gallery:
+    vectors = vectors or [_vec(1)]
+    return Gallery.create(path, "a" * 64, DIM, None, name, vectors, ["x"] * len(vectors))[0]
+
+
 def test_created_private_and_matches_the_closest_template(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "faces.sqlite"
-    g = Gallery(path, "a" * 64, DIM, create=True)
+    g = _new(path, "ann", [_vec(1), _vec(1) + 0.05])
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    g.enroll("ann", [_vec(1), _vec(1) + 0.05], ["x", "y"])
     g.enroll("bob", [_vec(2)], ["z"])
     names, templates = g.templates()
     assert names == ["ann", "bob"] and np.allclose(np.linalg.norm(templates, axis=1), 1)
@@ -40,8 +44,7 @@ def test_created_private_and_matches_the_closest_template(tmp_path: Path) -> Non
 
 
 def test_a_failed_enrolment_changes_nothing(tmp_path: Path) -> None:
-    g = Gallery(tmp_path / "g.sqlite", "a" * 64, DIM, create=True)
-    g.enroll("ann", [_vec(1)], ["x"])
+    g = _new(tmp_path / "g.sqlite")
     with pytest.raises(GalleryError, match="does not fit"):
         g.enroll("ann", [_vec(4), np.zeros(DIM + 1, np.float32)], ["p", "q"], replace=True)
     assert g.people() == [{"name": "ann", "enrolled": g.people()[0]["enrolled"], "embeddings": 1}]
@@ -51,9 +54,7 @@ def test_a_failed_enrolment_changes_nothing(tmp_path: Path) -> None:
 
 def test_sigkill_mid_enrolment_leaves_the_gallery_as_it_was(tmp_path: Path) -> None:
     path = tmp_path / "g.sqlite"
-    g = Gallery(path, "a" * 64, DIM, create=True)
-    g.enroll("ann", [_vec(1)], ["x"])
-    g.close()
+    _new(path).close()
     child = textwrap.dedent(f"""
         import os, signal, numpy as np
         from edgecnn.face.gallery import Gallery
@@ -74,12 +75,12 @@ def test_sigkill_mid_enrolment_leaves_the_gallery_as_it_was(tmp_path: Path) -> N
 
 def test_another_model_or_a_corrupt_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "g.sqlite"
-    Gallery(path, "a" * 64, DIM, create=True).close()
+    _new(path).close()
     with pytest.raises(GalleryError, match="made with another model"):
         Gallery(path, "b" * 64, DIM)
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(os.urandom(4096))
-    with pytest.raises(GalleryError, match="not a readable edgecnn gallery"):
+    with pytest.raises(GalleryError, match="not a usable edgecnn gallery"):
         Gallery(junk, "a" * 64, DIM)
     with pytest.raises(GalleryError, match="no gallery at"):
         Gallery(tmp_path / "none.sqlite", "a" * 64, DIM)

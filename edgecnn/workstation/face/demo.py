@@ -90,8 +90,8 @@ def run_demo(data: str, out: Path, train_fraction: float = 2 / 3, enroll: int = 
     # enrol the way a user does on the device: shots from the camera (here, a video of them)
     enrol_video = write_video(out / "enrol.avi", enrolment_footage(photos[:enroll]))
     with FaceSession(gallery, quant.path, create=True) as session:
-        session.gallery.enroll(owner, *session.enroll_source(str(enrol_video), enroll, ENROL_EVERY / FOOTAGE_FPS))
-        session.gallery.set_threshold(threshold, f"face demo: int8 threshold at FAR {target_far:g}")
+        stored = session.enroll(owner, *session.enroll_source(str(enrol_video), enroll, ENROL_EVERY / FOOTAGE_FPS))
+        stored.set_threshold(threshold, f"face demo: int8 threshold at FAR {target_far:g}")
     log.info(f"[5/5] replaying a walk-up video: {owner}, nobody, then {len(strangers)} strangers")
     video = write_video(out / "walkup.avi", _footage([photos_of[who] for who in strangers], photos[enroll:]))
     events = _Collect()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from edgecnn import atomic
+from edgecnn.log import completed
 from edgecnn.runtime.edgetpu_check import EdgeTPUReport, check_bytes
 from edgecnn.workstation.config import QuantizeConfig
 from edgecnn.workstation.models import load_keras
@@ -46,6 +47,7 @@ def quantize_run(run_dir: str | Path, cfg: QuantizeConfig, out: str | Path | Non
     """Convert the run's Keras model to `cfg.mode` (and a float32 reference) with the card embedded."""
     run = RunDir(Path(run_dir))
     card = run.require_trained()
+    atomic.clean_stale(run.path)
     measure = measure_for(card, "--max-drop") if max_drop is not None and cfg.mode == "int8" else None
     target = Path(out) if out else run.path / cfg.filename
     model = load_keras(run.model)
@@ -71,6 +73,7 @@ def quantize_run(run_dir: str | Path, cfg: QuantizeConfig, out: str | Path | Non
         if how is not None and readiness is not None:
             section["edgetpu"] = {"ready": readiness.fully_mappable, "first_unmappable": readiness.first_unmappable}
         atomic.write_bytes(path, with_card(data, card.with_section("quantization", section)))
+        completed(f"{path.name} was written")
     sizes = {"keras": run.model.stat().st_size, "float32": float_path.stat().st_size,
              "quantized": target.stat().st_size}
     return QuantizeResult(target, float_path, cfg, sizes, calib.per_class if calib else {},

@@ -1,0 +1,31 @@
+"""Text that came from outside (labels in a model, names in a gallery, file names) on its way to a
+terminal or a file name: control characters escaped, names made safe. Labels and card fields are
+attacker-controlled: a model file can carry any bytes."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def has_control(text: str) -> bool:
+    """True when `text` holds a control character (escape sequences, newlines, NUL, ...)."""
+    return bool(_CONTROL.search(text)) or any(unicodedata.category(c) in ("Cc", "Cf") for c in text)
+
+
+def printable(text: object) -> str:
+    """`text` safe for a terminal line: control characters shown as \\xNN / \\uNNNN escapes."""
+    def escape(m: re.Match[str]) -> str:
+        c = ord(m.group())
+        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+    return _CONTROL.sub(escape, str(text))
+
+
+def safe_filename(text: str, limit: int = 40) -> str:
+    """A file-name part made of letters, digits, '.', '_' and '-' only (no separators, no dots at
+    the start, at most `limit` characters); "x" when nothing is left."""
+    name = _UNSAFE_NAME.sub("_", unicodedata.normalize("NFKD", text)).strip("._")[:limit].strip("._")
+    return name or "x"
