@@ -82,6 +82,11 @@ def completed_steps() -> list[str]:
     return list(_completed)
 
 
+def forget_completed() -> None:
+    """A new command starts: nothing of it has been done yet."""
+    _completed.clear()
+
+
 class _NoBar:
     """What `bar()` yields in quiet mode."""
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import struct
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,3 +105,11 @@ def keys_before_layout(name: str) -> set[str]:
     import json
 
     return set(json.loads((REPO / "tests" / "data" / "json_keys_before_layout.json").read_text())[name])
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A tiny, valid-looking PNG that claims width x height pixels."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")

@@ -62,6 +62,7 @@ def _caused_by_interrupt(exc: BaseException | None) -> bool:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the group, turning user errors into one line and an exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    log.forget_completed()
     try:
         code = cli.main(args=argv, prog_name="edgecnn", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort

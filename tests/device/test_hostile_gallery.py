@@ -227,3 +227,20 @@ def test_defect11_face_list_escapes_what_a_hand_edited_gallery_holds(kit: dict, 
         db.commit()
     r = run_cli("face", "list", "--gallery", gallery)
     assert r.code == 0 and "\x1b" not in r.out and len(r.out.strip().splitlines()) == 2, r.out
+
+
+def test_defect09_ctrl_c_after_the_commit_says_what_happened(kit: dict, tmp_path: Path, run_cli,
+                                                            monkeypatch) -> None:
+    from edgecnn.cli import face_device
+
+    def interrupt(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(face_device, "_notes", interrupt)  # Ctrl-C right after the enrolment committed
+    gallery = tmp_path / "g.sqlite"
+    r = run_cli(*_enroll_cmd(kit, gallery, "ann")[3:])
+    assert_one_clear_error(r, 130, "interrupted after", "ann", "written")
+    assert _names(gallery) == {"ann"}
+    r = run_cli(*_enroll_cmd(kit, gallery, "bob")[3:])
+    assert_one_clear_error(r, 130, "interrupted after", "committed (bob enrolled)")
+    assert _names(gallery) == {"ann", "bob"}

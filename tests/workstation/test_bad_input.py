@@ -86,6 +86,7 @@ def test_retraining_into_a_used_run_dir_needs_overwrite(run_cli, tmp_path: Path)
     out = tmp_path / "run"
     out.mkdir()
     (out / "model.keras").write_bytes(b"old")
+    (out / "card.json").write_text("{}")  # the done-mark: a finished run
     r = run_cli("train", "digits", "--out", out)
     assert_one_clear_error(r, 2, "--overwrite")
     assert (out / "model.keras").read_bytes() == b"old"
