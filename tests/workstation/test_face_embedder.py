@@ -131,7 +131,7 @@ def test_verify_and_the_bad_inputs(run_cli, trained: dict, evaluated: dict, tmp_
                            "made with another model")
     corrupt = tmp_path / "corrupt.sqlite"
     corrupt.write_bytes(b"SQLite format 3\x00" + b"\xff" * 3000)
-    assert_one_clear_error(run_cli("face", "list", "--gallery", corrupt), 1, "not a readable edgecnn gallery")
+    assert_one_clear_error(run_cli("face", "list", "--gallery", corrupt), 1, "not a usable edgecnn gallery")
     (tmp_path / "people" / "ann").mkdir(parents=True)
     (tmp_path / "people" / "bob").mkdir()
     assert_one_clear_error(run_cli("face", "train", tmp_path / "people", "--out", tmp_path / "r"), 1,

@@ -78,10 +78,24 @@ def test_parity_gate_on_digits(digits_run: Path, run_cli, tmp_path: Path, report
           f"drop {report['drop_pp']:.2f} pp agreement {report['quantized']['agreement']:.4f}")
 
 
-def test_parity_fails_with_exit_1_when_budget_is_missed(digits_run: Path, run_cli) -> None:
-    # A negative budget cannot be met even by a lossless model: the gate must say so.
-    result = run_cli("parity", digits_run, "--max-drop", "-5")
-    assert result.code == 1
+def test_parity_fails_with_exit_1_when_budget_is_missed(digits_run: Path, run_cli, tmp_path: Path) -> None:
+    """The run's int8 model swapped for a barely trained one (carrying the run's card): the gate must fail."""
+    import shutil
+
+    from edgecnn.runtime import read_card
+    from edgecnn.workstation.quantize.metadata import with_card
+    from edgecnn.workstation.quantize.run import quantize_run
+    from edgecnn.workstation.training import train
+
+    run = tmp_path / "run"
+    shutil.copytree(digits_run, run)
+    weak = tmp_path / "weak"
+    train("digits", weak, TrainConfig(data="digits", epochs=1, learning_rate=1e-4))
+    quantize_run(weak, QuantizeConfig(calib_samples=20))
+    card = read_card(run / "model_int8.tflite")
+    (run / "model_int8.tflite").write_bytes(with_card((weak / "model_int8.tflite").read_bytes(), card))
+    result = run_cli("parity", run, "--max-drop", "1")
+    assert result.code == 1, result.err
     assert [ln for ln in result.err.splitlines() if ln.startswith("error:")][0].count("exceeds --max-drop") == 1
 
 
