@@ -28,6 +28,7 @@ MAX_DEPTH = 16  # cards are shallow; a deeply nested one is hostile (and would e
 # Sections the device reads, with the range of each number in them.
 DEVICE_SECTIONS: dict[str, dict[str, tuple[float, float]]] = {
     "face_crop": {"widen": (0.5, 4.0), "tall": (0.5, 4.0), "lift": (-1.0, 1.0), "max_angle": (0.0, 90.0)},
+    "detector": {"classes": (1, 10_000), "stride": (1, 64)},
 }
 
 

@@ -46,23 +46,32 @@ def read_model_bytes(path: Path) -> bytes:
 
 @dataclass
 class LoadedModel:
-    """An allocated interpreter, its backend, its card and its first input / output."""
+    """An allocated interpreter, its backend, its card, its input and its outputs (in the model's
+    output order; `output` is the first)."""
 
     path: Path
     interpreter: Any
     backend: Backend
     card: Card | None
     input: TensorSpec
-    output: TensorSpec
+    outputs: tuple[TensorSpec, ...]
     size_bytes: int
     device: str = "cpu"
 
+    @property
+    def output(self) -> TensorSpec:
+        return self.outputs[0]
+
     def invoke(self, tensor: np.ndarray) -> np.ndarray:
-        """Set the first input, invoke, return a copy of the first output (raw dtype)."""
+        """Set the input, invoke, return a copy of the first output (raw dtype)."""
+        return self.invoke_all(tensor)[0]
+
+    def invoke_all(self, tensor: np.ndarray) -> list[np.ndarray]:
+        """Set the input, invoke, return copies of every output (raw dtypes)."""
         try:
             self.interpreter.set_tensor(self.input.index, tensor)
             self.interpreter.invoke()
-            return self.interpreter.get_tensor(self.output.index).copy()
+            return [self.interpreter.get_tensor(o.index).copy() for o in self.outputs]
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"{self.path.name} failed to run: {_first_line(exc)}") from None
 
@@ -94,7 +103,7 @@ def load_model(path: str | Path, threads: int | None = None, backend: str | None
     spec = tensor_spec(inputs[0])
     if len(spec.shape) != 4 or spec.shape[-1] not in (1, 3):
         raise ModelError(f"{path} input has shape {spec.shape}; expected an image (1, H, W, 1 or 3)")
-    return LoadedModel(path, interpreter, chosen, card, spec, tensor_spec(outputs[0]), len(data),
+    return LoadedModel(path, interpreter, chosen, card, spec, tuple(tensor_spec(o) for o in outputs), len(data),
                        target.name if delegates else "cpu")
 
 

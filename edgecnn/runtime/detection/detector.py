@@ -1,0 +1,111 @@
+"""A detection .tflite on the device: preprocess -> invoke -> postprocess, as public stages (the
+camera loop and bench time them), returning `Detection`s in pixels of the original frame."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edgecnn.card import Preprocessing
+from edgecnn.errors import EdgeCNNUsageError
+from edgecnn.images import from_bgr, load_image, resize_image
+from edgecnn.runtime.classify import make_feeder, pixel_table
+from edgecnn.runtime.detection.boxes import Detection, Letterbox
+from edgecnn.runtime.detection.families import FAMILIES  # noqa: F401 (registers every layout)
+from edgecnn.runtime.detection.layouts import KNOWN, DecodeOptions, Decoder, recognise
+from edgecnn.runtime.labels import read_labels
+from edgecnn.runtime.model import LoadedModel, ModelError, load_model
+from edgecnn.runtime.tensors import dequantize
+
+
+class ObjectDetector:
+    """A detection model with its decoder, labels and preprocessing."""
+
+    def __init__(self, model: str | Path | LoadedModel, threads: int | None = None, *,
+                 backend: str | None = None, device: str | None = None, labels: str | Path | None = None,
+                 mean: float | None = None, std: float | None = None, threshold: float = 0.5,
+                 iou: float = 0.5, max_detections: int = 100, decoder: Decoder | None = None) -> None:
+        self.model = model if isinstance(model, LoadedModel) else load_model(model, threads, backend, device)
+        self.card = self.model.card
+        if not (0 <= threshold <= 1 and 0 <= iou <= 1 and max_detections >= 1):
+            raise EdgeCNNUsageError("need 0 <= --threshold <= 1, 0 <= --iou <= 1 and --max-detections >= 1")
+        self.options = DecodeOptions(threshold, iou, max_detections)
+        self.decoder = decoder or recognise(list(self.model.outputs), self.card)
+        if self.decoder is None:
+            shapes = ", ".join(f"{list(o.shape)} {o.dtype.name}" for o in self.model.outputs)
+            raise ModelError(f"{self.model.path.name} is not a detection model edgecnn can decode (outputs: "
+                             f"{shapes}); known layouts: " + "; ".join(KNOWN))
+        _, self.height, self.width, self.channels = self.model.input.shape
+        self.color = "gray" if self.channels == 1 else "rgb"
+        self.labels = self._labels(labels)
+        pre = self._preprocessing(mean, std)
+        self.resize_method = pre.resize if pre else "bilinear"
+        self._feed = make_feeder(pixel_table(pre, self.model.input, self.channels))
+        self.last_decode_s = 0.0
+
+    def _labels(self, path: str | Path | None) -> tuple[str, ...]:
+        n = self.decoder.classes
+        if path is None:
+            if self.card is not None and len(self.card.labels) == n:
+                return self.card.labels
+            return tuple(str(i) for i in range(n))
+        table = read_labels(path)
+        if self.decoder.background and len(table) == n + 1 and sorted(table) == list(range(n + 1)):
+            return tuple(table[i] for i in range(1, n + 1))  # a label map that starts with background
+        if sorted(table) == list(range(len(table))) and len(table) >= n:
+            return tuple(table[i] for i in range(n))
+        return tuple(table.get(i, str(i)) for i in range(n))
+
+    def _preprocessing(self, mean: float | None, std: float | None) -> Preprocessing | None:
+        if mean is None and std is None:
+            return self.card.preprocessing if self.card else getattr(self.decoder, "preprocessing", None)
+        if std == 0 or not all(math.isfinite(v) for v in (mean or 0.0, std or 1.0)):
+            raise EdgeCNNUsageError("--mean and --std must be finite numbers, --std not 0")
+        return Preprocessing(scale=1.0, mean=(mean or 0.0,) * self.channels, std=(std or 1.0,) * self.channels,
+                             color=self.color, resize="bilinear")
+
+    def preprocess(self, image: np.ndarray, bgr: bool = False) -> tuple[np.ndarray, Letterbox]:
+        """Stage 1: a uint8 frame of any size -> the input tensor and how to map boxes back."""
+        h, w = image.shape[:2]
+        box = Letterbox.fit(h, w, self.height, self.width, self.decoder.fit)
+        nh, nw = round(h * box.scale_y), round(w * box.scale_x)
+        if bgr:
+            image = from_bgr(image, self.color)
+        resized = resize_image(image, nh, nw, self.resize_method)
+        if (nh, nw) != (self.height, self.width):  # letterbox: centre on a black canvas
+            canvas = np.zeros((self.height, self.width, resized.shape[2]), np.uint8)
+            y, x = int(round(box.pad_y)), int(round(box.pad_x))
+            canvas[y:y + nh, x:x + nw] = resized[: self.height - y, : self.width - x]
+            resized = canvas
+        return self._feed(resized)[None, ...], box
+
+    def invoke(self, tensor: np.ndarray) -> list[np.ndarray]:
+        """Stage 2: run the model; every output, raw dtypes."""
+        return self.model.invoke_all(tensor)
+
+    def postprocess(self, raw: list[np.ndarray], box: Letterbox) -> list[Detection]:
+        """Stage 3: dequantize, decode, NMS, map to frame pixels (decode time in `last_decode_s`)."""
+        start = time.perf_counter()
+        outputs = [dequantize(r, spec) for r, spec in zip(raw, self.model.outputs, strict=True)]
+        found = self.decoder.decode(outputs, (self.height, self.width), self.options)
+        boxes = box.boxes_to_frame(found.boxes)
+        points = box.points_to_frame(found.keypoints) if found.keypoints is not None else None
+        result = []
+        for i in range(len(boxes)):
+            k = int(found.classes[i])
+            kp = tuple((float(x), float(y)) for x, y in points[i]) if points is not None else ()
+            result.append(Detection(self.labels[k] if 0 <= k < len(self.labels) else str(k),
+                                    float(found.scores[i]), tuple(float(v) for v in boxes[i]), k, kp))
+        self.last_decode_s = time.perf_counter() - start
+        return result
+
+    def detect(self, image: np.ndarray, bgr: bool = False) -> list[Detection]:
+        """All three stages for one uint8 image (in the model's colours, or BGR with `bgr`)."""
+        tensor, box = self.preprocess(image, bgr)
+        return self.postprocess(self.invoke(tensor), box)
+
+    def detect_file(self, path: str | Path) -> list[Detection]:
+        return self.detect(load_image(path, self.color))
