@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edgecnn.camera.loop import DetectOptions, Detector
+from edgecnn.camera.loop import CameraLoop, DetectOptions
 from edgecnn.camera.timings import format_summary
 from edgecnn.runtime import Classifier
 from edgecnn.runtime.bench import run_bench
@@ -67,7 +67,7 @@ def main() -> None:
         camera = MemoryCamera(frames, fps=model_fps * 1.25)  # a little faster than the model: never starves it
         opts = DetectOptions(model=args.model, source="memory", max_frames=args.frames, serve=serve,
                              events="/dev/null")
-        status = Detector(opts, camera).run()
+        status = CameraLoop(opts, camera).run()
         rows.append((label, status))
     print(f"\ncamera-loop benchmark: {Path(args.model).name}, {w}x{h} frames, {args.frames} frames per run\n")
     print(f"model-bound FPS (1000 / bare invoke p50 {bench.invoke.p50_ms:.3f} ms): {model_fps:.1f}")

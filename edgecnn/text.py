@@ -24,6 +24,11 @@ def printable(text: object) -> str:
     return _CONTROL.sub(escape, str(text))
 
 
+def printable_lines(text: object) -> str:
+    """`printable` for each line of a multi-line text (the line breaks themselves stay)."""
+    return "\n".join(printable(line) for line in str(text).splitlines())
+
+
 def safe_filename(text: str, limit: int = 40) -> str:
     """A file-name part made of letters, digits, '.', '_' and '-' only (no separators, no dots at
     the start, at most `limit` characters); "x" when nothing is left."""

@@ -1,9 +1,11 @@
-"""The detect loop: frames -> region -> preprocess -> inference -> smoothing/events -> draw/serve."""
+"""The detect loop: frames -> preprocess -> inference -> postprocess (smoothing / events, or boxes)
+-> draw / serve. One model, loaded once; classifiers and detectors share every stage."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -11,13 +13,17 @@ import numpy as np
 
 from edgecnn.camera.events import Fanout, JsonLines, RecentEvents, Snapshots
 from edgecnn.camera.frames import Frame, FrameStream, frames
-from edgecnn.camera.overlay import draw, encode_jpeg, gui_available
-from edgecnn.camera.regions import Region, RegionFinder, crop
-from edgecnn.camera.smoothing import Event, EventTracker, Smoother
+from edgecnn.camera.overlay import draw, draw_detections, encode_jpeg, gui_available
+from edgecnn.camera.perception import Classifying, Detecting, Perception, Seen
+from edgecnn.camera.regions import RegionFinder
+from edgecnn.camera.smoothing import Smoother
 from edgecnn.camera.sources import Source, open_source
 from edgecnn.camera.timings import StageTimer
 from edgecnn.camera.web import LiveView, WebServer, parse_serve
-from edgecnn.runtime import Classifier
+from edgecnn.errors import EdgeCNNUsageError
+from edgecnn.runtime import Classifier, load_model
+from edgecnn.runtime.detection import ObjectDetector
+from edgecnn.runtime.detection.detector import is_detector
 
 
 @dataclass(frozen=True)
@@ -43,39 +49,50 @@ class DetectOptions:
     std: float | None = None
     window_view: bool = True  # show a window when a display and a GUI-enabled OpenCV exist
     allow_hosts: tuple[str, ...] = ()  # Host names the web view answers to besides IP literals
+    iou: float | None = None  # detectors: NMS overlap
+    max_detections: int | None = None  # detectors
 
 
-class Detector:
-    """Owns the model, the frame stream, the web view and the counters.
+class CameraLoop:
+    """Owns the model, the frame stream, the web view and the counters. `regions` (classifiers
+    only) chooses where to classify; None means the whole frame. Wired by the caller."""
 
-    `regions` chooses where to classify (None: the whole frame); it is wired by the caller.
-    """
-
-    def __init__(self, opts: DetectOptions, source: Source | None = None,
-                 regions: RegionFinder | None = None) -> None:
+    def __init__(self, opts: DetectOptions, source: Source | None = None, regions: RegionFinder | None = None,
+                 on_frame: Callable[[Frame, Seen], None] | None = None) -> None:
         self.opts = opts
         self.server_addr = parse_serve(opts.serve) if opts.serve else None
         self.source = source or open_source(opts.source)
-        self.clf = Classifier(opts.model, opts.threads, backend=opts.backend, device=opts.device,
-                              labels=opts.labels, mean=opts.mean, std=opts.std)
-        self.regions = regions
-        self.smoother = Smoother(self.clf.labels, opts.window, opts.threshold, opts.ignore)
-        self.tracker = EventTracker()
+        self.perception = self._perception(regions)
         self.timer = StageTimer()
         self.stop = threading.Event()
-        self.label: str | None = None
-        self.score = 0.0
+        self.seen = Seen()
+        self.on_frame = on_frame
         self.stream: FrameStream | None = None
         self.recent = RecentEvents()
         self.snapshots = Snapshots(opts.snapshots) if opts.snapshots else None
         self.url: str | None = None
         self.show = opts.window_view and gui_available()
 
+    def _perception(self, regions: RegionFinder | None) -> Perception:
+        o = self.opts
+        model = load_model(o.model, o.threads, o.backend, o.device)
+        if is_detector(model):
+            if regions is not None:
+                raise EdgeCNNUsageError("--roi is for classifiers; a detector looks at the whole frame")
+            return Detecting(ObjectDetector(model, labels=o.labels, mean=o.mean, std=o.std, threshold=o.threshold,
+                                            iou=0.5 if o.iou is None else o.iou,
+                                            max_detections=o.max_detections or 100))
+        if o.iou is not None or o.max_detections is not None:
+            raise EdgeCNNUsageError(f"--iou and --max-detections are for detectors; {model.path.name} is a classifier")
+        clf = Classifier(model, labels=o.labels, mean=o.mean, std=o.std)
+        return Classifying(clf, regions, Smoother(clf.labels, o.window, o.threshold, o.ignore))
+
     def status(self) -> dict[str, Any]:
         """What /status serves and what the run returns."""
         s = self.stream
         return {"source": self.source.name, "frames": self.timer.frames, "fps": round(self.timer.fps, 2),
-                "label": self.label, "score": round(self.score, 4),
+                "label": self.seen.label, "score": round(self.seen.score, 4),
+                "detections": [d.to_dict() for d in self.seen.detections],
                 "dropped": s.dropped if s else 0, "reconnects": s.reconnects if s else 0,
                 "failed_reads": s.failed_reads if s else 0, "events_total": self.recent.count,
                 "events": list(self.recent.latest), "timings": self.timer.summary()}
@@ -97,8 +114,7 @@ class Detector:
                 try:
                     for frame in stream:
                         self.timer.add("capture_wait", frame.wait)
-                        event = self.step(frame, view)
-                        if event is not None:
+                        for event in self.step(frame, view):
                             sink.emit(event)
                 finally:
                     self.timer.stop()
@@ -108,37 +124,41 @@ class Detector:
             lines.close()
         return self.status()
 
-    def step(self, frame: Frame, view: LiveView | None) -> Event | None:
-        """One frame through every stage; the event it caused, if any."""
+    def step(self, frame: Frame, view: LiveView | None) -> list[Any]:
+        """One frame through every stage; the events it caused."""
         t1 = time.perf_counter()
-        region = self._region(frame.bgr)
-        patch = crop(frame.bgr, region) if region is not None or self.regions is None else None
-        tensor = None if patch is None else self.clf.preprocess(patch, bgr=True)
+        prepared = self.perception.preprocess(frame.bgr)
         t2 = time.perf_counter()
-        raw = None if tensor is None else self.clf.invoke(tensor)
+        raw = self.perception.invoke(prepared)
         t3 = time.perf_counter()
-        scores = None if raw is None else self.clf.postprocess(raw)
-        self.label, self.score = self.smoother.push(scores)
-        event = self.tracker.update(self.label, self.score, frame.index, frame.t, region)
+        self.seen = seen = self.perception.postprocess(prepared, raw, frame.index, frame.t)
+        if self.on_frame is not None:
+            self.on_frame(frame, seen)
         t4 = time.perf_counter()
+        events = list(seen.events)
         publish = view is not None and view.wants_frame(t4)
-        if publish or self.show or (event and self.snapshots):
-            stage_ms = {k: v[-1] * 1e3 for k, v in self.timer.samples.items() if v}
-            annotated = draw(frame.bgr, self.label, self.score, region, self.timer.recent_fps, stage_ms)
+        if publish or self.show or (events and self.snapshots):
+            annotated = self._draw(frame.bgr, seen)
             if self.show:
                 self._window(annotated)
-            jpeg = encode_jpeg(annotated) if publish or (event and self.snapshots) else b""
+            jpeg = encode_jpeg(annotated) if publish or (events and self.snapshots) else b""
             if publish and view is not None:
                 view.publish(jpeg)
-            if event and self.snapshots and jpeg:
-                path = self.snapshots.save(f"{event.frame:08d}", event.kind, event.label or event.previous, jpeg)
-                event = replace(event, snapshot=str(path))
+            if events and self.snapshots and jpeg:
+                events = [replace(e, snapshot=str(self.snapshots.save(f"{e.frame:08d}", e.kind,
+                                                                      e.label or e.previous, jpeg))) for e in events]
         t5 = time.perf_counter()
         for stage, seconds in (("preprocess", t2 - t1), ("inference", t3 - t2),
                                ("postprocess", t4 - t3), ("draw_encode", t5 - t4)):
             self.timer.add(stage, seconds)
         self.timer.frame_done()
-        return event
+        return events
+
+    def _draw(self, bgr: np.ndarray, seen: Seen) -> np.ndarray:
+        stage_ms = {k: v[-1] * 1e3 for k, v in self.timer.samples.items() if v}
+        if isinstance(self.perception, Detecting):
+            return draw_detections(bgr, seen.detections, self.timer.recent_fps, stage_ms)
+        return draw(bgr, seen.label, seen.score, seen.region, self.timer.recent_fps, stage_ms)
 
     def _window(self, annotated: np.ndarray) -> None:
         import cv2
@@ -146,9 +166,3 @@ class Detector:
         cv2.imshow("edgecnn detect", annotated)
         if cv2.waitKey(1) & 0xFF in (ord("q"), 27):  # q or Esc ends the run
             self.stop.set()
-
-    def _region(self, frame: np.ndarray) -> Region | None:
-        if self.regions is None:
-            return None
-        found = self.regions.find(frame)
-        return found[0] if found else None

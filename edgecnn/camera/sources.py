@@ -68,17 +68,19 @@ class CaptureSource:
 
 
 class FolderSource:
-    """Images of a folder in name order, as a finite source; unreadable files are skipped."""
+    """Images of a folder in name order (or one image file), as a finite source; unreadable files
+    are skipped and counted. `current` is the file the last frame came from."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder, self.live, self.fps = folder, False, 0.0
-        self.name = f"folder {folder}"
+    def __init__(self, folder: Path, single: bool = False) -> None:
+        self.folder, self.single, self.live, self.fps = folder, single, False, 0.0
+        self.name = f"{'image' if single else 'folder'} {folder}"
         self.files: list[Path] = []
         self.index = 0
         self.unreadable = 0
+        self.current: Path | None = None
 
     def open(self) -> None:
-        self.files = list_images(self.folder)
+        self.files = [self.folder] if self.single else list_images(self.folder)
         if not self.files:
             raise SourceError(f"{self.folder} holds no images")
         self.index = 0
@@ -88,7 +90,9 @@ class FolderSource:
             path = self.files[self.index]
             self.index += 1
             try:
-                return load_image(path, "bgr")
+                frame = load_image(path, "bgr")
+                self.current = path
+                return frame
             except ImageError as exc:  # unreadable, an image bomb, a FIFO: skipped and counted
                 self.unreadable += 1
                 log.warning(f"skipped {exc}")
@@ -162,8 +166,10 @@ def open_source(text: str) -> Source:
     if path.is_dir():
         return FolderSource(path)
     if path.is_file():
-        if path.suffix.lower() not in VIDEO_SUFFIXES and not is_image_file(path):
-            raise EdgeCNNUsageError(f"{text} is not a video ({', '.join(VIDEO_SUFFIXES)}) or image folder")
+        if is_image_file(path):
+            return FolderSource(path, single=True)
+        if path.suffix.lower() not in VIDEO_SUFFIXES:
+            raise EdgeCNNUsageError(f"{text} is not an image, a video ({', '.join(VIDEO_SUFFIXES)}) or an image folder")
         return CaptureSource(str(path), False, f"video {text}")
     raise EdgeCNNUsageError(f"unknown source {text!r}: give a camera index (0), /dev/videoN, picamera, "
                             f"a video file, an image folder or an rtsp:// / http:// URL")

@@ -4,7 +4,7 @@ Device commands never import TensorFlow; workstation commands import it inside t
 after their arguments are checked (so a wrong path is answered at once).
 """
 
-from edgecnn.cli import camera, device, edgetpu, face, face_device, workstation  # noqa: F401 (registers)
+from edgecnn.cli import camera, device, edgetpu, face, face_device, train, workstation  # noqa: F401 (registers)
 from edgecnn.cli.app import cli, main
 
 __all__ = ["cli", "main"]

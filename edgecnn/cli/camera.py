@@ -7,21 +7,23 @@ from typing import Any
 import click
 
 from edgecnn.cli.app import cli
-from edgecnn.cli.common import Finite
+from edgecnn.cli.common import Finite, emit_json
 from edgecnn.cli.device import runtime_options
 
 
 @cli.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--source", "-s", required=True,
-              help="Camera index (0), /dev/videoN, picamera, a video file, an image folder, or an "
-                   "rtsp:// / http:// stream.")
+              help="Camera index (0), /dev/videoN, picamera, a video file, an image or a folder of images, "
+                   "or an rtsp:// / http:// stream.")
 @click.option("--roi", help="Where to classify: x,y,w,h in pixels, 'faces' (largest face, the same Haar "
                             "detector as `face unlock`) or 'full' (default).")
 @click.option("--smooth", "window", default=5, show_default=True, type=click.IntRange(min=1),
               help="Average scores over the last N frames before deciding a label.")
 @click.option("--threshold", default=0.5, show_default=True, type=Finite(0, 1),
-              help="Smoothed score a label needs; below it nothing is recognised.")
+              help="Classifiers: the smoothed score a label needs. Detectors: the score a box needs.")
+@click.option("--iou", type=Finite(0, 1), help="Detectors: boxes overlapping more than this are one [0.5].")
+@click.option("--max-detections", type=click.IntRange(1, 10000), help="Detectors: at most this many boxes [100].")
 @click.option("--ignore", multiple=True, default=("background",), show_default=True,
               help="Labels that mean 'nothing' (repeatable).")
 @click.option("--events", help="Append events as JSON lines to this file (default: stdout).")
@@ -39,26 +41,40 @@ from edgecnn.cli.device import runtime_options
               help="Never open a window (one opens when a display and a GUI OpenCV exist).")
 @click.option("--summary", "summary_path", type=click.Path(dir_okay=False),
               help="Also write the end-of-run summary (timings, counters) as JSON here.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print [{"image", "detections": [{"label", "index", "score", "box": [x0, y0, x1, y1]}]}] for '
+                   "an image or a folder of images (detectors).")
 @runtime_options
-def detect(model: str, summary_path: str | None, **opts: Any) -> None:
-    """Recognise what a camera, video or stream shows with a .tflite MODEL, live.
+def detect(model: str, summary_path: str | None, as_json: bool, **opts: Any) -> None:
+    """Watch a camera, video, stream or images with a .tflite MODEL.
 
-    Emits an event (JSON line) when a smoothed label appears, changes or disappears. Ends at the
-    end of a file, after --max-frames / --duration, or on Ctrl-C / SIGTERM, printing stage
-    timings (capture wait, preprocess, inference, postprocess, draw/encode: p50 and p95).
-    A live source that stops delivering is reopened with backoff.
+    A classifier labels the frame (or --roi) and emits an event (JSON line) when the smoothed label
+    appears, changes or disappears. A detector (edgecnn's own, SSD post-processed, YOLO, BlazeFace)
+    draws boxes, x0 y0 x1 y1 in pixels of the frame. Ends at the end of a file, after
+    --max-frames / --duration, or on Ctrl-C / SIGTERM, printing stage timings (capture wait,
+    preprocess, inference, postprocess, draw/encode: p50 and p95). A live source that stops
+    delivering is reopened with backoff.
     """
     from edgecnn import atomic
-    from edgecnn.camera.loop import DetectOptions, Detector
+    from edgecnn.camera.loop import CameraLoop, DetectOptions
     from edgecnn.camera.timings import format_summary
 
     opts["ignore"] = tuple(opts["ignore"])
     opts["allow_hosts"] = tuple(opts["allow_hosts"])
     regions = region_finder(opts.pop("roi"))
-    detector = Detector(DetectOptions(model=model, **opts), regions=regions)
+    collect = _Collect() if as_json else None
+    loop = CameraLoop(DetectOptions(model=model, **opts), regions=regions, on_frame=collect)
+    if collect is not None:
+        if not hasattr(loop.source, "current"):
+            from edgecnn.errors import EdgeCNNUsageError
+
+            raise EdgeCNNUsageError("--json lists what each image shows: give an image or a folder as --source")
+        collect.source = loop.source
     if opts.get("serve"):
         click.echo(f"# serving on {opts['serve']}", err=True)
-    status = detector.run()
+    status = loop.run()
+    if collect is not None:
+        emit_json(collect.results)
     t = status["timings"]
     click.echo(format_summary(t), err=True)
     click.echo(f"{t['frames']} frames in {t['seconds']:.1f} s: {t['fps']:.1f} fps; dropped {status['dropped']}, "
@@ -66,6 +82,20 @@ def detect(model: str, summary_path: str | None, **opts: Any) -> None:
                f"events {status['events_total']}", err=True)
     if summary_path:
         atomic.write_json(summary_path, status)
+
+
+class _Collect:
+    """--json: what each image of a folder (or one image) showed."""
+
+    def __init__(self) -> None:
+        self.results: list[dict[str, Any]] = []
+        self.source: Any = None
+
+    def __call__(self, frame: Any, seen: Any) -> None:
+        record = {"image": str(self.source.current), "detections": [d.to_dict() for d in seen.detections]}
+        if seen.label:
+            record.update(label=seen.label, score=round(seen.score, 4))
+        self.results.append(record)
 
 
 def region_finder(roi: str | None) -> Any:

@@ -9,7 +9,7 @@ import click
 
 from edgecnn.cli.app import cli
 from edgecnn.cli.common import THREADS, Finite, emit_json, quiet_for_json
-from edgecnn.text import printable
+from edgecnn.text import printable, printable_lines
 
 
 def runtime_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -78,7 +78,7 @@ def inspect(model: str, as_json: bool) -> None:
     if as_json:
         emit_json(report.to_dict())
     else:
-        click.echo("\n".join(printable(line) for line in format_inspection(report).splitlines()))
+        click.echo(printable_lines(format_inspection(report)))
 
 
 @cli.command()

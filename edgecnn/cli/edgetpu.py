@@ -11,7 +11,7 @@ import click
 
 from edgecnn.cli.app import cli
 from edgecnn.cli.common import emit_json
-from edgecnn.text import printable
+from edgecnn.text import printable_lines
 
 COMPILER_HOWTO = (
     "edgetpu_compiler is not on PATH. It runs on x86-64 Debian/Ubuntu only: add Coral's apt "
@@ -38,7 +38,7 @@ def check(model: str, show_all: bool, as_json: bool) -> None:
     if as_json:
         emit_json(report.to_dict())
     else:
-        click.echo("\n".join(printable(line) for line in format_check(report, show_all).splitlines()))
+        click.echo(printable_lines(format_check(report, show_all)))
     if not report.ready:
         raise SystemExit(1)
 

@@ -99,6 +99,9 @@ class Classifier:
         _, self.height, self.width, self.channels = self.model.input.shape
         self.outputs = int(np.prod(self.model.output.shape))
         if self.card is not None:
+            if self.card.task == "detector":
+                raise ModelError(f"{self.model.path.name} is a detector (boxes, not one label per image): use "
+                                 f"edgecnn detect {self.model.path.name} --source IMAGE_OR_CAMERA")
             check_card(self.card, self.model, labels_given=labels is not None)
         self.labels = self._labels(labels)
         self.preprocessing = self._preprocessing(mean, std)

@@ -144,3 +144,41 @@ class FaceConfig:
             raise ValueError(f"pooling must be 'flatten' or 'gap', got {self.pooling!r}")
         if self.dim < 2 or self.epochs < 1 or self.batch_size < 1 or not 0 <= self.margin < 1:
             raise ValueError("need dim >= 2, epochs >= 1, batch_size >= 1 and 0 <= margin < 1")
+
+
+@dataclass(frozen=True)
+class DetectConfig:
+    """How `edgecnn train` builds and fits a detector (the task comes from the data, or --task)."""
+
+    data: str | None = None
+    height: int = 96
+    width: int = 96
+    color: str = "rgb"
+    filters: tuple[int, ...] = (16, 32, 48, 64)  # widths at strides 2, 4, 8, 16
+    head: int = 32
+    epochs: int = 40
+    batch_size: int = 16
+    learning_rate: float = 2e-3
+    patience: int = 10
+    seed: int = 0
+    val_fraction: float = 0.1
+    test_fraction: float = 0.2
+    flip: bool = True
+    zoom: float = 0.25            # augmentation: random scale, fraction (boxes move with the pixels)
+    shift: float = 0.15           # augmentation: random shift, fraction of the size
+
+    def __post_init__(self) -> None:
+        check_numbers(self)
+        if self.color not in ("rgb", "gray"):
+            raise ValueError(f"color must be 'rgb' or 'gray', got {self.color!r}")
+        if len(self.filters) != 4:
+            raise ValueError("a detector needs 4 filter widths (strides 2, 4, 8, 16)")
+        for name in ("height", "width"):
+            value = getattr(self, name)
+            if not 32 <= value <= 1024 or value % 16:
+                raise ValueError(f"{name} must be a multiple of 16 between 32 and 1024, got {value}")
+        if self.epochs < 1 or self.batch_size < 1 or not 0 < self.learning_rate <= 10:
+            raise ValueError("need epochs >= 1, batch_size >= 1 and 0 < learning_rate <= 10")
+        if not (0 <= self.val_fraction < 1 and 0 < self.test_fraction < 1
+                and self.val_fraction + self.test_fraction < 0.9):
+            raise ValueError("need 0 <= val_fraction, 0 < test_fraction and val + test < 0.9")

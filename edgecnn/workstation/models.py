@@ -11,6 +11,7 @@ import numpy as np
 from edgecnn.card import Preprocessing
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
 from edgecnn.runtime.classify import normalize
+from edgecnn.workstation.detection.model import NearestUpsample
 from edgecnn.workstation.tf_env import keras
 
 
@@ -84,6 +85,6 @@ def predict(model: Any, images: np.ndarray, pre: Preprocessing, batch_size: int 
 def load_keras(path: Path) -> Any:
     """Load a run's model.keras; one clear error when the file is damaged."""
     try:
-        return keras.models.load_model(path, compile=False)
+        return keras.models.load_model(path, compile=False, custom_objects={"NearestUpsample": NearestUpsample})
     except Exception as exc:  # zip, h5 or deserialisation errors all mean "damaged file"
         raise EdgeCNNError(f"cannot load {path} ({type(exc).__name__}); retrain the run") from None

@@ -14,7 +14,8 @@ import numpy as np
 
 from edgecnn.card import Card
 from edgecnn.errors import BudgetExceeded, EdgeCNNError
-from edgecnn.runtime import Classifier, ModelError
+from edgecnn.runtime import Classifier, ModelError, read_card
+from edgecnn.workstation.detection.parity import DetectionParityReport, detection_parity
 from edgecnn.workstation.models import load_keras, predict
 from edgecnn.workstation.run import RunDir
 from edgecnn.workstation.tasks import load_split, measure_for, tflite_scores
@@ -62,8 +63,17 @@ class ParityReport:
     def passed(self) -> bool:
         return bool(self.drop_pp <= self.max_drop_pp)
 
+    def verdict(self) -> str:
+        return (f"{'passed' if self.passed else 'FAILED'}: drop {self.drop_pp:.2f} pp "
+                f"(budget {self.max_drop_pp:.2f} pp), agreement {self.quantized.agreement * 100:.2f} % "
+                f"on {self.n} test images")
+
+    def check(self, run_dir: Path) -> None:
+        check_budget(self, run_dir)
+
     def to_dict(self) -> dict[str, Any]:
         return {
+            "task": "classifier",
             "n": self.n,
             "labels": list(self.labels),
             "float": {"model": "model.keras", "accuracy": self.float_accuracy,
@@ -78,7 +88,7 @@ class ParityReport:
 
 
 def run_parity(run_dir: str | Path, max_drop: float = 1.0, data_override: str | None = None,
-               threads: int | None = None) -> ParityReport:
+               threads: int | None = None) -> ParityReport | DetectionParityReport:
     """Evaluate the float model and every .tflite of the run on its test split, and compare."""
     run = RunDir(Path(run_dir))
     card = run.require_trained()
@@ -89,11 +99,21 @@ def run_parity(run_dir: str | Path, max_drop: float = 1.0, data_override: str | 
     tflites = run.tflite_models()
     if not any(p.name != "model_float32.tflite" for p in tflites):
         raise EdgeCNNError(f"{run.path} has no quantized model; run `edgecnn quantize {run.path}` first")
+    for path in tflites:
+        _same_run(card, path)(Classifier(path) if card.task != "detector" else _CardOnly(path))
     test = load_split(run, card, "test", data_override)
+    if card.task == "detector":
+        return detection_parity(run.model, tflites, card, test, max_drop, threads)
     reference = predict(load_keras(run.model), test.images, card.preprocessing)
-    outputs = {p.name: tflite_scores(p, test.images, threads, _same_run(card, p), f"evaluating {p.name}")
-               for p in tflites}
+    outputs = {p.name: tflite_scores(p, test.images, threads, label=f"evaluating {p.name}") for p in tflites}
     return compare(reference, outputs, test.targets, card.labels, max_drop)
+
+
+class _CardOnly:
+    """The card of a model file, read without an interpreter (enough for the same-run check)."""
+
+    def __init__(self, path: Path) -> None:
+        self.card = read_card(path)
 
 
 def _same_run(card: Card, path: Path) -> Any:

@@ -13,8 +13,9 @@ from edgecnn import atomic
 from edgecnn.runtime import Classifier
 from edgecnn.workstation.config import QuantizeConfig, TrainConfig
 from edgecnn.workstation.parity import run_parity
+from edgecnn.workstation.plotting import text_table
 from edgecnn.workstation.quantize.run import describe, quantize_run
-from edgecnn.workstation.reports import HEADER, summary_rows, text_table, write_reports
+from edgecnn.workstation.reports import HEADER, summary_rows, write_reports
 from edgecnn.workstation.run import RunDir
 from edgecnn.workstation.tasks import load_split
 from edgecnn.workstation.training import train

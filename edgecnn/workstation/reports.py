@@ -3,17 +3,36 @@ helpers (Markdown, terminal) the other reports share."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgecnn import atomic
+from edgecnn.workstation.detection.parity import DetectionParityReport
+from edgecnn.workstation.detection.report import HEADER as DETECTION_HEADER
+from edgecnn.workstation.detection.report import summary_rows as detection_rows
+from edgecnn.workstation.detection.report import write_detection_reports
 from edgecnn.workstation.parity import ParityReport
+from edgecnn.workstation.plotting import md_table, png_bytes, pyplot, size_text, text_table
 
 CONFUSION_PNG = "parity_confusion.png"
 PER_CLASS_PNG = "parity_per_class.png"
+
+
+def write_parity(report: ParityReport | DetectionParityReport, run_dir: Path,
+                 json_path: Path | None = None) -> list[Path]:
+    """The report files of either task into `run_dir` (and the JSON also to `json_path`)."""
+    if isinstance(report, DetectionParityReport):
+        return write_detection_reports(report, run_dir, json_path)
+    return write_reports(report, run_dir, json_path)
+
+
+def parity_table(report: ParityReport | DetectionParityReport, run_dir: Path) -> str:
+    """The model table for the terminal."""
+    if isinstance(report, DetectionParityReport):
+        return text_table(DETECTION_HEADER, detection_rows(report, run_dir))
+    return text_table(HEADER, summary_rows(report, run_dir))
 
 
 def write_reports(parity: ParityReport, run_dir: Path, json_path: Path | None = None) -> list[Path]:
@@ -35,9 +54,9 @@ def summary_rows(parity: ParityReport | dict[str, Any], run_dir: Path) -> list[t
     """Rows of the model table: name, size, accuracy, drop, agreement, cosine, max |diff|."""
     report = parity.to_dict() if isinstance(parity, ParityReport) else parity
     keras = run_dir / "model.keras"
-    rows = [("model.keras (float)", _size(keras), _pct(report["float"]["accuracy"]), "-", "-", "-", "-")]
+    rows = [("model.keras (float)", size_text(keras), _pct(report["float"]["accuracy"]), "-", "-", "-", "-")]
     for name, m in report["models"].items():
-        rows.append((name, _size(run_dir / name), _pct(m["accuracy"]), f"{m['drop_pp']:+.2f}",
+        rows.append((name, size_text(run_dir / name), _pct(m["accuracy"]), f"{m['drop_pp']:+.2f}",
                      _pct(m["agreement"]), f"{m['mean_cosine']:.5f}", f"{m['max_abs_diff']:.4f}"))
     return rows
 
@@ -67,55 +86,12 @@ def markdown(report: dict[str, Any], run_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def md_cell(text: object) -> str:
-    """A table cell's text with Markdown's table syntax escaped (| and line breaks)."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def md_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """A Markdown table that renders whatever the cells hold."""
-    out = ["| " + " | ".join(md_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(md_cell(c) for c in r) + " |" for r in rows]
-    return "\n".join(out)
-
-
-def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """A plain aligned table for the terminal."""
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join(fmt.format(*r) for r in [header, *rows])
-
-
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x * 100:.2f} %"
 
 
 def _delta(x: float | None) -> str:
     return "-" if x is None else f"{x:+.2f}"
-
-
-def _size(path: Path) -> str:
-    return f"{path.stat().st_size / 1024:.1f} kB" if path.exists() else "-"
-
-
-def png_bytes(fig: Any) -> bytes:
-    """Render a matplotlib figure to PNG bytes and close it."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return buf.getvalue()
-
-
-def pyplot() -> Any:
-    """matplotlib.pyplot on the non-interactive Agg backend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _confusion_png(report: dict[str, Any]) -> bytes:

@@ -89,7 +89,19 @@ def _fit(model: Any, ds: Dataset, parts: dict[str, np.ndarray], pre: Preprocessi
         TrainingProgress(cfg.epochs, -(-len(tr) // cfg.batch_size)),
     ]
     hist = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=0, callbacks=callbacks)
-    return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    stopped_early(history, monitor, cfg.epochs)
+    return history
+
+
+def stopped_early(history: dict[str, list[float]], monitor: str, epochs: int) -> None:
+    """Say how training ended: all epochs, or early stopping, and which epoch's weights were kept."""
+    ran, values = len(history.get("loss", [])), history.get(monitor, [])
+    if not values:
+        return
+    best = int(np.argmin(values)) + 1
+    how = f"stopped early at epoch {ran} of {epochs}" if ran < epochs else f"ran all {epochs} epochs"
+    log.info(f"{how}; kept epoch {best} (lowest {monitor.replace('_', ' ')} {min(values):.4f})")
 
 
 def _accuracy(model: Any, ds: Dataset, idx: np.ndarray, pre: Preprocessing) -> float:

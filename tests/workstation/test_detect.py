@@ -129,10 +129,10 @@ class FlakySource:
 
 
 def test_source_that_fails_then_recovers(scene: dict) -> None:
-    from edgecnn.camera.loop import DetectOptions, Detector
+    from edgecnn.camera.loop import CameraLoop, DetectOptions
 
     source = FlakySource(_frame(np.random.default_rng(1), None))
-    detector = Detector(DetectOptions(model=str(scene["model"]), source="unused", max_frames=60), source)
+    detector = CameraLoop(DetectOptions(model=str(scene["model"]), source="unused", max_frames=60), source)
     status = detector.run()
     assert status["reconnects"] >= 1 and source.opens >= 3
     assert status["failed_reads"] >= 5

@@ -12,13 +12,20 @@ import numpy as np
 from edgecnn.card import Preprocessing
 from edgecnn.errors import EdgeCNNUsageError
 from edgecnn.images import from_bgr, load_image, resize_image
-from edgecnn.runtime.classify import make_feeder, pixel_table
+from edgecnn.runtime.classify import check_card, make_feeder, pixel_table
 from edgecnn.runtime.detection.boxes import Detection, Letterbox
 from edgecnn.runtime.detection.families import FAMILIES  # noqa: F401 (registers every layout)
 from edgecnn.runtime.detection.layouts import KNOWN, DecodeOptions, Decoder, recognise
 from edgecnn.runtime.labels import read_labels
 from edgecnn.runtime.model import LoadedModel, ModelError, load_model
 from edgecnn.runtime.tensors import dequantize
+
+
+def is_detector(model: LoadedModel) -> bool:
+    """True for a model whose card says detector, or whose outputs a detection family recognises."""
+    if model.card is not None:
+        return model.card.task == "detector"
+    return recognise(list(model.outputs), None) is not None
 
 
 class ObjectDetector:
@@ -30,6 +37,10 @@ class ObjectDetector:
                  iou: float = 0.5, max_detections: int = 100, decoder: Decoder | None = None) -> None:
         self.model = model if isinstance(model, LoadedModel) else load_model(model, threads, backend, device)
         self.card = self.model.card
+        if self.card is not None:
+            if self.card.task != "detector":
+                raise ModelError(f"{self.model.path.name} is a {self.card.task}, not a detector: use edgecnn classify")
+            check_card(self.card, self.model)
         if not (0 <= threshold <= 1 and 0 <= iou <= 1 and max_detections >= 1):
             raise EdgeCNNUsageError("need 0 <= --threshold <= 1, 0 <= --iou <= 1 and --max-detections >= 1")
         self.options = DecodeOptions(threshold, iou, max_detections)

@@ -23,9 +23,7 @@ from typing import Any
 import numpy as np
 
 from edgecnn.card import Card
-from edgecnn.runtime import Classifier
 from edgecnn.workstation.config import QuantizeConfig
-from edgecnn.workstation.models import predict
 from edgecnn.workstation.quantize.calibrate import calibration_set
 from edgecnn.workstation.quantize.convert import convert, convert_selective
 from edgecnn.workstation.quantize.layers import debugger_statistics
@@ -81,7 +79,7 @@ class BudgetReport:
 def search(model: Any, saved: Path, card: Card, cfg: QuantizeConfig, max_drop: float, first: bytes,
            train: Split, held_out: Split, measure: Measure) -> tuple[bytes, BudgetReport]:
     """Return the bytes of the first attempt within `max_drop` (or the best one) and the report."""
-    float_acc = measure.of_scores(predict(model, held_out.images, card.preprocessing), held_out.targets)
+    float_acc = measure.of_keras(model, card, held_out)
     full = dataclasses.replace(cfg, calib_samples=10**6)
     all_train = calibration_set(train, card, full.calib_samples).images
     steps: list[tuple[str, int, Callable[[], bytes]]] = [
@@ -126,11 +124,9 @@ def _measure(name: str, float_layers: int, data: bytes, card: Card, split: Split
     with tempfile.TemporaryDirectory(prefix="edgecnn-attempt-") as tmp:
         path = Path(tmp) / "attempt.tflite"
         path.write_bytes(with_card(data, card))
-        clf = Classifier(path)
         start = time.perf_counter()
-        scores = np.stack([clf.scores(img) for img in split.images])
+        acc = measure.of_tflite(path, card, split)
         latency = (time.perf_counter() - start) / max(len(split.images), 1) * 1e3
-    acc = measure.of_scores(scores, split.targets)
     drop = (float_acc - acc) * 100.0
     return BudgetAttempt(name, acc, drop, len(data), latency, drop <= max_drop, float_layers)
 

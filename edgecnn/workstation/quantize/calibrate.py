@@ -23,6 +23,11 @@ class Calibration:
 def calibration_set(train: Split, card: Card, samples: int, min_per_class: int = 10) -> Calibration:
     """Up to `samples` images of the train split, balanced across classes, with diagnostics."""
     seed = int(card.sections.get("dataset", {}).get("seed", 0))
+    if card.task == "detector":  # pictures hold several classes: a random choice, objects counted
+        chosen = np.sort(np.random.default_rng(seed).permutation(len(train.images))[:samples])
+        found = np.concatenate([train.classes[i] for i in chosen]) if len(chosen) else np.zeros(0, np.int64)
+        counts = {lab: int((found == i).sum()) for i, lab in enumerate(card.labels)}
+        return Calibration(normalize(train.images[chosen], card.preprocessing), counts, ())
     chosen = balanced_choice(train.targets, len(card.labels), samples, seed)
     counts = {lab: int((train.targets[chosen] == i).sum()) for i, lab in enumerate(card.labels)}
     warnings = tuple(f"class '{lab}' has only {n} calibration image(s) (fewer than {min_per_class}); "

@@ -22,9 +22,9 @@ from edgecnn import atomic
 from edgecnn.log import native_stderr_silenced
 from edgecnn.workstation.config import QuantizeConfig
 from edgecnn.workstation.models import load_keras
+from edgecnn.workstation.plotting import md_table, png_bytes, pyplot
 from edgecnn.workstation.quantize.calibrate import calibration_set
 from edgecnn.workstation.quantize.convert import converter, export_saved_model
-from edgecnn.workstation.reports import md_table, png_bytes, pyplot
 from edgecnn.workstation.run import RunDir
 from edgecnn.workstation.tasks import load_split
 from edgecnn.workstation.tf_env import tf

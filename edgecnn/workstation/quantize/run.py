@@ -34,6 +34,7 @@ class QuantizeResult:
     warnings: tuple[str, ...] = ()
     edgetpu: EdgeTPUReport | None = None  # with --target edgetpu
     budget: BudgetReport | None = None  # with --max-drop
+    task: str = "classifier"
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": str(self.path), "float32": str(self.float32_path), "mode": self.cfg.mode,
@@ -77,7 +78,7 @@ def quantize_run(run_dir: str | Path, cfg: QuantizeConfig, out: str | Path | Non
     sizes = {"keras": run.model.stat().st_size, "float32": float_path.stat().st_size,
              "quantized": target.stat().st_size}
     return QuantizeResult(target, float_path, cfg, sizes, calib.per_class if calib else {},
-                          calib.warnings if calib else (), readiness, budget)
+                          calib.warnings if calib else (), readiness, budget, card.task)
 
 
 def _quant_section(cfg: QuantizeConfig | None, calib: Calibration | None, source_sha: str) -> dict[str, Any]:
@@ -96,8 +97,8 @@ def describe(result: QuantizeResult) -> list[str]:
     lines = []
     if result.calibration:
         per = list(result.calibration.values())
-        lines.append(f"calibration: {sum(per)} train images, {min(per)}-{max(per)} per class "
-                     f"over {len(per)} classes")
+        what = "objects" if result.task == "detector" else "train images"
+        lines.append(f"calibration: {sum(per)} {what}, {min(per)}-{max(per)} per class over {len(per)} classes")
     lines += [f"warning: {w}" for w in result.warnings]
     if result.budget is not None:
         lines += format_attempts(result.budget)
