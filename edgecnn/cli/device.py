@@ -92,13 +92,19 @@ def inspect(model: str, as_json: bool) -> None:
 def bench(model: str, runs: int, warmup: int, image: str | None, no_cold_start: bool, as_json: bool,
           **opts: Any) -> None:
     """Measure MODEL on this machine: latency p50/p90/p99, throughput, predict-path overhead over a
-    bare invoke(), cold start of `edgecnn classify` and peak RSS."""
+    bare invoke(), cold start of `edgecnn classify` (or `detect`) and peak RSS. For detectors the
+    decoding and NMS are timed on their own too."""
+    from edgecnn.runtime import load_model
     from edgecnn.runtime.bench import format_report, run_bench
+    from edgecnn.runtime.detection import ObjectDetector
+    from edgecnn.runtime.detection.detector import is_detector
 
     quiet_for_json(as_json)
-    clf = _classifier(model, opts)
+    loaded = load_model(model, opts["threads"], opts["backend"], opts["device"])
+    runner = (ObjectDetector(loaded, labels=opts["labels"], mean=opts["mean"], std=opts["std"]) if is_detector(loaded)
+              else _classifier(loaded, opts))
     extra = [f"--{k}={v}" for k, v in opts.items() if v is not None]
-    report = run_bench(clf, runs, warmup, image, not no_cold_start, extra)
+    report = run_bench(runner, runs, warmup, image, not no_cold_start, extra)
     if as_json:
         emit_json(report.to_dict())
     else:

@@ -19,6 +19,7 @@ from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
 from edgecnn.images import load_image
 from edgecnn.log import bar
 from edgecnn.runtime.classify import Classifier
+from edgecnn.runtime.detection import ObjectDetector
 from edgecnn.stats import percentiles_ms
 
 
@@ -62,6 +63,7 @@ class BenchReport:
     predict: Latency
     peak_rss_mb: float
     cold_start: ColdStart | None = None
+    decode: Latency | None = None  # detectors: decoding and NMS, inside `predict`
 
     @property
     def throughput_per_s(self) -> float:
@@ -81,41 +83,53 @@ class BenchReport:
                "peak_rss_mb": self.peak_rss_mb}
         if self.cold_start is not None:
             out["cold_start"] = dataclasses.asdict(self.cold_start)
+        if self.decode is not None:
+            out["decode"] = dataclasses.asdict(self.decode)
+            out["decode_share_of_invoke"] = self.decode.p50_ms / self.invoke.p50_ms
         return out
 
 
-def run_bench(clf: Classifier, runs: int = 200, warmup: int = 20, image: str | None = None,
+def run_bench(runner: Classifier | ObjectDetector, runs: int = 200, warmup: int = 20, image: str | None = None,
               cold_start: bool = True, cli_args: list[str] | None = None) -> BenchReport:
-    """Measure `clf`: bare invoke vs edgecnn's predict path, interleaved on the same input."""
+    """Measure `runner`: bare invoke vs edgecnn's predict path (for a detector: preprocess, invoke,
+    decode + NMS; decode timed separately), interleaved on the same input."""
     if runs < 1 or warmup < 0:
         raise EdgeCNNUsageError("--runs must be 1 or more and --warmup 0 or more")
-    frame = load_image(image, clf.color) if image else _random_image(clf)
-    interp, model = clf.model.interpreter, clf.model
-    tensor = clf.preprocess(frame)
+    frame = load_image(image, runner.color) if image else _random_image(runner)
+    model = runner.model
+    interp, outputs = model.interpreter, [o.index for o in model.outputs]
+    detector = isinstance(runner, ObjectDetector)
+    tensor = runner.preprocess(frame)[0] if detector else runner.preprocess(frame)
+    predict_fn = runner.detect if detector else runner.scores
     for _ in range(warmup):
-        clf.scores(frame)
-    bare, predict = [], []
+        predict_fn(frame)
+    bare, predict, decode = [], [], []
     with bar(runs, "benchmarking") as progress:
         for _ in range(runs):
             t0 = time.perf_counter()
             interp.set_tensor(model.input.index, tensor)
             interp.invoke()
-            interp.get_tensor(model.output.index)
+            for index in outputs:
+                interp.get_tensor(index)
             t1 = time.perf_counter()
-            clf.scores(frame)
+            predict_fn(frame)
             t2 = time.perf_counter()
             bare.append(t1 - t0)
             predict.append(t2 - t1)
+            if detector:
+                decode.append(runner.last_decode_s)
             progress.update(1)
-    cold = measure_cold_start(model.path, frame, cli_args or []) if cold_start else None
+    command = ["detect", "--source"] if detector else ["classify"]
+    cold = measure_cold_start(model.path, frame, command, cli_args or []) if cold_start else None
     return BenchReport(str(model.path), model.size_bytes, model.backend.name, model.backend.version, model.device,
                        tuple(model.input.shape), model.input.dtype.name, runs, warmup, image or "random",
-                       Latency.of(bare), Latency.of(predict), own_peak_rss_mb(), cold)
+                       Latency.of(bare), Latency.of(predict), own_peak_rss_mb(), cold,
+                       Latency.of(decode) if decode else None)
 
 
-def _random_image(clf: Classifier) -> np.ndarray:
+def _random_image(runner: Classifier | ObjectDetector) -> np.ndarray:
     rng = np.random.default_rng(0)
-    return rng.integers(0, 256, (clf.height, clf.width, clf.channels), dtype=np.uint8)
+    return rng.integers(0, 256, (runner.height, runner.width, runner.channels), dtype=np.uint8)
 
 
 # Runs `edgecnn ARGS...` in a fresh interpreter and reports that process's own peak RSS last.
@@ -145,13 +159,14 @@ def own_peak_rss_mb() -> float:
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 
-def measure_cold_start(model: Path, frame: np.ndarray, extra: list[str]) -> ColdStart:
-    """A fresh `edgecnn classify MODEL IMAGE`: wall time to first result and its peak RSS."""
+def measure_cold_start(model: Path, frame: np.ndarray, command: list[str], extra: list[str]) -> ColdStart:
+    """A fresh `edgecnn classify MODEL IMAGE` (or `detect MODEL --source IMAGE`): wall time to the
+    first result and its peak RSS."""
     with tempfile.TemporaryDirectory(prefix="edgecnn-bench-") as tmp:
         path = Path(tmp) / "input.png"
         ok, png = cv2.imencode(".png", frame[:, :, ::-1] if frame.shape[2] == 3 else frame)
         path.write_bytes(png.tobytes())
-        cmd = [sys.executable, "-c", COLD_START, "classify", str(model), str(path), "--json", *extra]
+        cmd = [sys.executable, "-c", COLD_START, command[0], str(model), *command[1:], str(path), "--json", *extra]
         start = time.perf_counter()
         proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         seconds = time.perf_counter() - start
@@ -168,7 +183,9 @@ def format_report(report: BenchReport) -> str:
     lines = [f"{Path(r['model']).name}  ({r['size_bytes'] / 1024:.1f} kB, input {r['input']['shape']} "
              f"{r['input']['dtype']}, {r['backend']} {r['backend_version']}, {r['device']})",
              f"{'':10}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'mean ms':>10}"]
-    for key in ("invoke", "predict"):
+    for key in ("invoke", "predict", "decode"):
+        if key not in r:
+            continue
         s = r[key]
         lines.append(f"{key:10}{s['p50_ms']:10.3f}{s['p90_ms']:10.3f}{s['p99_ms']:10.3f}{s['mean_ms']:10.3f}")
     lines.append(f"throughput {r['throughput_per_s']:.1f} images/s; predict / bare invoke (p50) = "

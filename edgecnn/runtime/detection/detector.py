@@ -98,19 +98,25 @@ class ObjectDetector:
         return self.model.invoke_all(tensor)
 
     def postprocess(self, raw: list[np.ndarray], box: Letterbox) -> list[Detection]:
-        """Stage 3: dequantize, decode, NMS, map to frame pixels (decode time in `last_decode_s`)."""
+        """Stage 3: decode (integers where the decoder can, else dequantized), NMS, map to frame
+        pixels. The decoder's own time (decoding + NMS) is kept in `last_decode_s`."""
         start = time.perf_counter()
-        outputs = [dequantize(r, spec) for r, spec in zip(raw, self.model.outputs, strict=True)]
-        found = self.decoder.decode(outputs, (self.height, self.width), self.options)
-        boxes = box.boxes_to_frame(found.boxes)
-        points = box.points_to_frame(found.keypoints) if found.keypoints is not None else None
-        result = []
-        for i in range(len(boxes)):
-            k = int(found.classes[i])
-            kp = tuple((float(x), float(y)) for x, y in points[i]) if points is not None else ()
-            result.append(Detection(self.labels[k] if 0 <= k < len(self.labels) else str(k),
-                                    float(found.scores[i]), tuple(float(v) for v in boxes[i]), k, kp))
+        fast = getattr(self.decoder, "decode_quantized", None)  # decoders that read the integers themselves
+        if fast is not None:
+            found = fast(raw, self.model.outputs, (self.height, self.width), self.options)
+        else:
+            outputs = [dequantize(r, spec) for r, spec in zip(raw, self.model.outputs, strict=True)]
+            found = self.decoder.decode(outputs, (self.height, self.width), self.options)
         self.last_decode_s = time.perf_counter() - start
+        if not len(found.scores):
+            return []
+        points = box.points_to_frame(found.keypoints).tolist() if found.keypoints is not None else None
+        result = []
+        for i, (b, score, k) in enumerate(zip(box.boxes_to_frame(found.boxes).tolist(), found.scores.tolist(),
+                                              found.classes.tolist(), strict=True)):
+            kp = tuple((x, y) for x, y in points[i]) if points is not None else ()
+            result.append(Detection(self.labels[k] if 0 <= k < len(self.labels) else str(k), score,
+                                    (b[0], b[1], b[2], b[3]), k, kp))
         return result
 
     def detect(self, image: np.ndarray, bgr: bool = False) -> list[Detection]:

@@ -18,7 +18,7 @@ Picture = tuple[str, np.ndarray, np.ndarray, np.ndarray]
 def generate(count: int = COUNT, size: int = SIZE, seed: int = 1234) -> list[Picture]:
     """(id, RGB image, boxes x0 y0 x1 y1, classes) for `count` pictures."""
     rng = np.random.default_rng(seed)
-    return [(f"shapes/{i:05d}.png", *_picture(rng, size)) for i in range(count)]
+    return [(f"{i:05d}.png", *_picture(rng, size)) for i in range(count)]
 
 
 def _picture(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
