@@ -142,14 +142,23 @@ def parity(run_dir: Path, max_drop: float, json_path: str | None, data_override:
 @cli.command()
 @click.option("--out", "-o", default="runs/quickstart", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Run folder (replaced if present).")
-@click.option("--epochs", type=click.IntRange(1, 100000), default=None, help="Maximum training epochs [60].")
+@click.option("--epochs", type=click.IntRange(1, 100000), default=None,
+              help="Maximum training epochs [60 for digits, 40 for shapes].")
+@click.option("--task", type=click.Choice(["classify", "detect"]), default="classify", show_default=True,
+              help="classify: digits (about 20-40 s); detect: boxes on the built-in shapes (a few minutes).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def quickstart(out: Path, epochs: int | None, as_json: bool) -> None:
-    """Train digits -> quantize int8 -> parity -> classify a few test images, offline."""
+def quickstart(out: Path, epochs: int | None, task: str, as_json: bool) -> None:
+    """The whole story offline: train -> quantize int8 -> parity -> classify (digits) or detect
+    (shapes, with --task detect) on a few test images with the device runtime."""
     quiet_for_json(as_json)
     from edgecnn.workstation.quickstart import format_summary, run_quickstart
 
-    summary = run_quickstart(out, epochs)
+    if task == "detect":
+        from edgecnn.workstation.detection.quickstart import run_detection_quickstart
+
+        summary = run_detection_quickstart(out, epochs)
+    else:
+        summary = run_quickstart(out, epochs)
     if as_json:
         emit_json(summary)
     else:

@@ -12,6 +12,7 @@ import cv2
 from edgecnn import atomic
 from edgecnn.runtime import Classifier
 from edgecnn.workstation.config import QuantizeConfig, TrainConfig
+from edgecnn.workstation.detection.report import HEADER as DETECTION_HEADER
 from edgecnn.workstation.parity import run_parity
 from edgecnn.workstation.plotting import text_table
 from edgecnn.workstation.quantize.run import describe, quantize_run
@@ -76,6 +77,18 @@ def _classify_samples(run: RunDir, model: Path) -> list[dict[str, Any]]:
 def format_summary(s: dict[str, Any]) -> str:
     """The table quickstart prints at the end."""
     p = s["parity"]
+    if s.get("task") == "detector":
+        return "\n".join([
+            "", text_table(DETECTION_HEADER, [tuple(r) for r in p["table"]]), "",
+            f"int8 vs float: mAP@.5 {p['int8_map50']:.4f} vs {p['float_map50']:.4f}, drop {p['drop_pp']:.2f} pp "
+            f"(budget {p['max_drop_pp']:.2f}), box agreement {p['agreement'] * 100:.1f} % on {p['n']} held-out "
+            f"images -> {'PASSED' if p['passed'] else 'FAILED'}; "
+            f"Edge TPU ready: {'yes' if s['edgetpu_ready'] else 'no'}",
+            "samples (device runtime, int8): " + ", ".join(f"{r['objects']} objects -> {len(r['found'])} found"
+                                                            for r in s["samples"]),
+            f"artifacts in {s['run']}/: {', '.join(s['artifacts'])}",
+            f"total {s['seconds']:.1f} s. Next: edgecnn detect {s['run']}/model_int8.tflite --source "
+            f"{s['run']}/samples --json"])
     lines = [
         "",
         text_table(HEADER, [tuple(r) for r in p["table"]]),

@@ -101,7 +101,7 @@ def test_coco_yolo_and_voc_copies_split_and_score_alike(tmp_path: Path, run_cli,
         scores[fmt] = json.loads(r.out)["test_map50"]
     splits = [json.loads((tmp_path / f"run_{f}" / "split.json").read_text())["ids"] for f in ("coco", "yolo", "voc")]
     assert splits[0] == splits[1] == splits[2]
-    report_metric("detection formats, 300 shapes x 8 epochs: test mAP@.5 " +
+    report_metric("detection formats, 300 shapes x 10 epochs (lr 0.004): test mAP@.5 " +
                   ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))
     assert max(scores.values()) - min(scores.values()) <= 0.05, scores
 
