@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +20,9 @@ from edgecnn.camera.regions import RegionFinder
 from edgecnn.camera.smoothing import Smoother
 from edgecnn.camera.sources import Source, open_source
 from edgecnn.camera.timings import StageTimer
+from edgecnn.camera.tracking import LabelTracker, Tracker
 from edgecnn.camera.web import LiveView, WebServer, parse_serve
+from edgecnn.camera.zones import Areas, parse_line, parse_zone
 from edgecnn.errors import EdgeCNNUsageError
 from edgecnn.runtime import Classifier, load_model
 from edgecnn.runtime.detection import ObjectDetector
@@ -51,6 +54,13 @@ class DetectOptions:
     allow_hosts: tuple[str, ...] = ()  # Host names the web view answers to besides IP literals
     iou: float | None = None  # detectors: NMS overlap
     max_detections: int | None = None  # detectors
+    min_frames: int = 3  # an object is an event after this many frames ...
+    max_missed: int = 10  # ... and ends after this many frames unseen
+    zones: tuple[str, ...] = ()  # --zone NAME:x,y;x,y;...
+    lines: tuple[str, ...] = ()  # --line NAME:x0,y0;x1,y1
+
+
+log = logging.getLogger(__name__)
 
 
 class CameraLoop:
@@ -70,22 +80,26 @@ class CameraLoop:
         self.stream: FrameStream | None = None
         self.recent = RecentEvents()
         self.snapshots = Snapshots(opts.snapshots) if opts.snapshots else None
+        self.best: dict[int, bytes] = {}  # each live track's best-scoring annotated frame (JPEG)
         self.url: str | None = None
         self.show = opts.window_view and gui_available()
 
     def _perception(self, regions: RegionFinder | None) -> Perception:
         o = self.opts
+        areas = Areas([parse_zone(z) for z in o.zones], [parse_line(ln) for ln in o.lines])
         model = load_model(o.model, o.threads, o.backend, o.device)
         if is_detector(model):
             if regions is not None:
                 raise EdgeCNNUsageError("--roi is for classifiers; a detector looks at the whole frame")
-            return Detecting(ObjectDetector(model, labels=o.labels, mean=o.mean, std=o.std, threshold=o.threshold,
-                                            iou=0.5 if o.iou is None else o.iou,
-                                            max_detections=o.max_detections or 100))
-        if o.iou is not None or o.max_detections is not None:
-            raise EdgeCNNUsageError(f"--iou and --max-detections are for detectors; {model.path.name} is a classifier")
+            detector = ObjectDetector(model, labels=o.labels, mean=o.mean, std=o.std, threshold=o.threshold,
+                                      iou=0.5 if o.iou is None else o.iou, max_detections=o.max_detections or 100)
+            return Detecting(detector, Tracker(o.min_frames, o.max_missed), areas)
+        if o.iou is not None or o.max_detections is not None or areas.zones or areas.lines:
+            raise EdgeCNNUsageError(f"--iou, --max-detections, --zone and --line are for detectors; "
+                                    f"{model.path.name} is a classifier")
         clf = Classifier(model, labels=o.labels, mean=o.mean, std=o.std)
-        return Classifying(clf, regions, Smoother(clf.labels, o.window, o.threshold, o.ignore))
+        return Classifying(clf, regions, Smoother(clf.labels, o.window, o.threshold, o.ignore),
+                           LabelTracker(o.min_frames, o.max_missed))
 
     def status(self) -> dict[str, Any]:
         """What /status serves and what the run returns."""
@@ -93,6 +107,10 @@ class CameraLoop:
         return {"source": self.source.name, "frames": self.timer.frames, "fps": round(self.timer.fps, 2),
                 "label": self.seen.label, "score": round(self.seen.score, 4),
                 "detections": [d.to_dict() for d in self.seen.detections],
+                "tracks": [{"id": t.id, "label": t.label, "score": round(t.score, 4),
+                            "box": [round(float(v), 1) for v in t.box], "zones": list(t.zones)}
+                           for t in self.seen.tracks],
+                "counts": self.seen.counts,
                 "dropped": s.dropped if s else 0, "reconnects": s.reconnects if s else 0,
                 "failed_reads": s.failed_reads if s else 0, "events_total": self.recent.count,
                 "events": list(self.recent.latest), "timings": self.timer.summary()}
@@ -107,17 +125,22 @@ class CameraLoop:
                 view = LiveView(self.status)
                 server = WebServer(*self.server_addr, view, self.opts.allow_hosts)
                 self.url = server.url
+                log.info(f"web view: {server.url}")
             with frames(self.source, self.stop, self.opts.duration, self.opts.max_frames,
                         self.opts.realtime) as stream:
                 self.stream = stream
                 self.timer.begin()
+                last = -1
                 try:
                     for frame in stream:
                         self.timer.add("capture_wait", frame.wait)
+                        last = frame.index
                         for event in self.step(frame, view):
                             sink.emit(event)
                 finally:
                     self.timer.stop()
+                    for event in self._with_snapshots(self.perception.finish(last)):
+                        sink.emit(event)
         finally:
             if server:
                 server.close()
@@ -135,18 +158,18 @@ class CameraLoop:
         if self.on_frame is not None:
             self.on_frame(frame, seen)
         t4 = time.perf_counter()
-        events = list(seen.events)
         publish = view is not None and view.wants_frame(t4)
-        if publish or self.show or (events and self.snapshots):
+        keep = self.snapshots is not None and bool(seen.improved)
+        if publish or self.show or keep:
             annotated = self._draw(frame.bgr, seen)
             if self.show:
                 self._window(annotated)
-            jpeg = encode_jpeg(annotated) if publish or (events and self.snapshots) else b""
+            jpeg = encode_jpeg(annotated) if publish or keep else b""
             if publish and view is not None:
                 view.publish(jpeg)
-            if events and self.snapshots and jpeg:
-                events = [replace(e, snapshot=str(self.snapshots.save(f"{e.frame:08d}", e.kind,
-                                                                      e.label or e.previous, jpeg))) for e in events]
+            if keep:
+                self.best.update(dict.fromkeys(seen.improved, jpeg))
+        events = self._with_snapshots(list(seen.events))
         t5 = time.perf_counter()
         for stage, seconds in (("preprocess", t2 - t1), ("inference", t3 - t2),
                                ("postprocess", t4 - t3), ("draw_encode", t5 - t4)):
@@ -154,10 +177,21 @@ class CameraLoop:
         self.timer.frame_done()
         return events
 
+    def _with_snapshots(self, events: list[Any]) -> list[Any]:
+        """End events carry the track's best snapshot, written then (and forgotten)."""
+        out = []
+        for e in events:
+            jpeg = self.best.pop(e.id, None) if e.type == "end" else None
+            if jpeg and self.snapshots is not None:
+                e = replace(e, snapshot=str(self.snapshots.save(f"{e.id:06d}", e.label, jpeg)))
+            out.append(e)
+        return out
+
     def _draw(self, bgr: np.ndarray, seen: Seen) -> np.ndarray:
         stage_ms = {k: v[-1] * 1e3 for k, v in self.timer.samples.items() if v}
         if isinstance(self.perception, Detecting):
-            return draw_detections(bgr, seen.detections, self.timer.recent_fps, stage_ms)
+            return draw_detections(bgr, seen.detections, self.timer.recent_fps, stage_ms, seen.tracks,
+                                   self.perception.areas)
         return draw(bgr, seen.label, seen.score, seen.region, self.timer.recent_fps, stage_ms)
 
     def _window(self, annotated: np.ndarray) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -32,21 +33,45 @@ def draw(frame: np.ndarray, label: str | None, score: float, region: Region | No
 PALETTE = [(0, 200, 255), (0, 255, 0), (255, 128, 0), (255, 0, 255), (0, 128, 255), (255, 255, 0)]
 
 
-def draw_detections(frame: np.ndarray, detections: Sequence[Detection], fps: float,
-                    stage_ms: dict[str, float]) -> np.ndarray:
-    """A copy of `frame` with every box, its label and score, and the timings."""
+def draw_detections(frame: np.ndarray, detections: Sequence[Detection], fps: float, stage_ms: dict[str, float],
+                    tracks: Sequence[Any] = (), areas: Any = None) -> np.ndarray:
+    """A copy of `frame` with zones, lines and their counts, every box (with its track id when it
+    has one), label and score, and the timings."""
     out = frame.copy()
     scale = max(out.shape[1] / 640.0, 0.4)
+    if areas is not None:
+        _areas(out, areas, tracks, scale)
+    thin = max(1, int(scale))
     for d in detections:
         colour = PALETTE[d.index % len(PALETTE)]
         x0, y0, x1, y1 = (int(round(v)) for v in d.box)
-        cv2.rectangle(out, (x0, y0), (x1, y1), colour, max(1, int(2 * scale)))
-        _text(out, f"{d.label[:24]} {d.score:.2f}", (x0, max(int(14 * scale), y0 - 4)), scale * 0.5, colour)
+        cv2.rectangle(out, (x0, y0), (x1, y1), colour, thin)
         for x, y in d.keypoints:
             cv2.circle(out, (int(x), int(y)), max(1, int(2 * scale)), colour, -1)
+    for t in tracks:
+        if t.missed:
+            continue
+        colour = PALETTE[t.index % len(PALETTE)]
+        x0, y0, x1, y1 = (int(round(float(v))) for v in t.box)
+        cv2.rectangle(out, (x0, y0), (x1, y1), colour, max(1, int(2 * scale)))
+        _text(out, f"#{t.id} {t.label[:20]} {t.score:.2f}", (x0, max(int(14 * scale), y0 - 4)), scale * 0.5, colour)
     timing = f"{fps:.1f} fps  {len(detections)} found  " + " ".join(f"{k[:5]} {v:.1f}" for k, v in stage_ms.items())
     _text(out, timing, (8, out.shape[0] - int(10 * scale)), scale * 0.5, (255, 255, 255))
     return out
+
+
+def _areas(out: np.ndarray, areas: Any, tracks: Sequence[Any], scale: float) -> None:
+    counts = areas.counts(list(tracks))
+    for zone in areas.zones:
+        pts = zone.points.astype(np.int32)
+        cv2.polylines(out, [pts], True, (255, 200, 0), max(1, int(scale)))
+        _text(out, f"{zone.name}: {counts['zones'][zone.name]}", tuple(int(v) for v in pts[0]), scale * 0.5,
+              (255, 200, 0))
+    for line in areas.lines:
+        (x0, y0), (x1, y1) = line.points.astype(int)
+        cv2.arrowedLine(out, (x0, y0), (x1, y1), (0, 0, 255), max(1, int(scale)), tipLength=0.03)
+        c = counts["lines"][line.name]
+        _text(out, f"{line.name}: in {c['in']} out {c['out']}", (x0, y0), scale * 0.5, (0, 0, 255))
 
 
 def _text(img: np.ndarray, text: str, origin: tuple[int, int], scale: float, colour: tuple[int, int, int]) -> None:

@@ -1,11 +1,9 @@
-"""Temporal smoothing of classifier scores and the events it produces (pure functions, no I/O)."""
+"""Temporal smoothing of classifier scores (no I/O)."""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -35,40 +33,3 @@ class Smoother:
         if mean[best] < self.threshold or label in self.ignore:
             return None, float(mean[best])
         return label, float(mean[best])
-
-
-@dataclass(frozen=True)
-class Event:
-    """A label appeared, changed or disappeared."""
-
-    kind: str  # "appear" | "change" | "disappear"
-    label: str | None
-    previous: str | None
-    score: float
-    frame: int
-    time: float
-    region: tuple[int, int, int, int] | None
-    snapshot: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {"event": self.kind, "label": self.label, "previous": self.previous,
-               "score": round(self.score, 4), "frame": self.frame, "time": round(self.time, 3),
-               "region": list(self.region) if self.region else None}
-        if self.snapshot:
-            out["snapshot"] = self.snapshot
-        return out
-
-
-class EventTracker:
-    """Turns the smoothed label stream into appear / change / disappear events."""
-
-    def __init__(self) -> None:
-        self.current: str | None = None
-
-    def update(self, label: str | None, score: float, frame: int, when: float,
-               region: tuple[int, int, int, int] | None) -> Event | None:
-        if label == self.current:
-            return None
-        previous, self.current = self.current, label
-        kind = "appear" if previous is None else ("disappear" if label is None else "change")
-        return Event(kind, label, previous, score, frame, when, region)

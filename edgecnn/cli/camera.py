@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
@@ -9,6 +10,7 @@ import click
 from edgecnn.cli.app import cli
 from edgecnn.cli.common import Finite, emit_json
 from edgecnn.cli.device import runtime_options
+from edgecnn.text import printable
 
 
 @cli.command()
@@ -26,8 +28,19 @@ from edgecnn.cli.device import runtime_options
 @click.option("--max-detections", type=click.IntRange(1, 10000), help="Detectors: at most this many boxes [100].")
 @click.option("--ignore", multiple=True, default=("background",), show_default=True,
               help="Labels that mean 'nothing' (repeatable).")
+@click.option("--min-frames", default=3, show_default=True, type=click.IntRange(1, 1000),
+              help="An object (or label) must be seen on this many frames before its 'new' event.")
+@click.option("--max-missed", default=10, show_default=True, type=click.IntRange(0, 100000),
+              help="An object unseen for more than this many frames has ended ('end' event).")
+@click.option("--zone", "zones", multiple=True, metavar="NAME:x,y;x,y;...",
+              help="Detectors: a zone polygon, in pixels or fractions (0-1) of the frame; events say which "
+                   "zones an object is in, the summary counts who is inside. Repeatable.")
+@click.option("--line", "lines", multiple=True, metavar="NAME:x0,y0;x1,y1",
+              help="Detectors: a counting line; objects crossing it from its right to its left (looking from "
+                   "the first point to the second) count 'in', the other way 'out'. Repeatable.")
 @click.option("--events", help="Append events as JSON lines to this file (default: stdout).")
-@click.option("--snapshots", type=click.Path(file_okay=False), help="Save a JPEG per event here.")
+@click.option("--snapshots", type=click.Path(file_okay=False),
+              help="Save each object's best frame (JPEG) here when it ends; its 'end' event names the file.")
 @click.option("--serve", metavar="HOST:PORT", help="Serve MJPEG, a status page and /status (host 127.0.0.1 "
                                                    "unless given).")
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
@@ -48,9 +61,11 @@ from edgecnn.cli.device import runtime_options
 def detect(model: str, summary_path: str | None, as_json: bool, **opts: Any) -> None:
     """Watch a camera, video, stream or images with a .tflite MODEL.
 
-    A classifier labels the frame (or --roi) and emits an event (JSON line) when the smoothed label
-    appears, changes or disappears. A detector (edgecnn's own, SSD post-processed, YOLO, BlazeFace)
-    draws boxes, x0 y0 x1 y1 in pixels of the frame. Ends at the end of a file, after
+    A detector (edgecnn's own, SSD post-processed, YOLO, BlazeFace) finds boxes (x0 y0 x1 y1, pixels
+    of the frame); they become tracked objects with stable ids, and each visit gives one 'new' and
+    one 'end' event (JSON lines), with 'update's between (label changed, better best score, zone
+    entered or left). A classifier labels the frame (or --roi); its smoothed label is one tracked
+    object the same way. Ends at the end of a file, after
     --max-frames / --duration, or on Ctrl-C / SIGTERM, printing stage timings (capture wait,
     preprocess, inference, postprocess, draw/encode: p50 and p95). A live source that stops
     delivering is reopened with backoff.
@@ -59,8 +74,10 @@ def detect(model: str, summary_path: str | None, as_json: bool, **opts: Any) -> 
     from edgecnn.camera.loop import CameraLoop, DetectOptions
     from edgecnn.camera.timings import format_summary
 
-    opts["ignore"] = tuple(opts["ignore"])
-    opts["allow_hosts"] = tuple(opts["allow_hosts"])
+    for key in ("ignore", "allow_hosts", "zones", "lines"):
+        opts[key] = tuple(opts[key])
+    if as_json and not opts["events"]:
+        opts["events"] = os.devnull  # stdout carries the JSON list
     regions = region_finder(opts.pop("roi"))
     collect = _Collect() if as_json else None
     loop = CameraLoop(DetectOptions(model=model, **opts), regions=regions, on_frame=collect)
@@ -70,8 +87,6 @@ def detect(model: str, summary_path: str | None, as_json: bool, **opts: Any) -> 
 
             raise EdgeCNNUsageError("--json lists what each image shows: give an image or a folder as --source")
         collect.source = loop.source
-    if opts.get("serve"):
-        click.echo(f"# serving on {opts['serve']}", err=True)
     status = loop.run()
     if collect is not None:
         emit_json(collect.results)
@@ -80,6 +95,11 @@ def detect(model: str, summary_path: str | None, as_json: bool, **opts: Any) -> 
     click.echo(f"{t['frames']} frames in {t['seconds']:.1f} s: {t['fps']:.1f} fps; dropped {status['dropped']}, "
                f"failed reads {status['failed_reads']}, reconnects {status['reconnects']}, "
                f"events {status['events_total']}", err=True)
+    counts = status["counts"]
+    for name, inside in counts.get("zones", {}).items():
+        click.echo(printable(f"zone {name}: {inside} inside at the end"), err=True)
+    for name, c in counts.get("lines", {}).items():
+        click.echo(printable(f"line {name}: in {c['in']}, out {c['out']}"), err=True)
     if summary_path:
         atomic.write_json(summary_path, status)
 
