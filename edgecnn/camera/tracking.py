@@ -99,7 +99,7 @@ class Tracker:
     def update(self, boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, labels: list[str], frame: int,
                t: float) -> list[TrackEvent]:
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-        matches, fresh = self._match(boxes)
+        matches, fresh = self._match(boxes, np.asarray(classes))
         events: list[TrackEvent] = []
         for track_i, det_i in matches:
             events += self._hit(self.tracks[track_i], boxes[det_i], float(scores[det_i]), int(classes[det_i]),
@@ -116,10 +116,14 @@ class Tracker:
             events += self._maybe_confirm(self.tracks[-1], frame)
         return events + self._expire(frame)
 
-    def _match(self, boxes: np.ndarray) -> tuple[list[tuple[int, int]], list[int]]:
+    def _match(self, boxes: np.ndarray, classes: np.ndarray) -> tuple[list[tuple[int, int]], list[int]]:
+        """Greedy by IoU with each track's predicted box; a detection of another class counts half
+        (two objects crossing swap ids less often, a misread label still matches)."""
         if not self.tracks or not len(boxes):
             return [], list(range(len(boxes)))
         overlap = iou_matrix(np.stack([t.predicted() for t in self.tracks]), boxes)
+        same = np.array([t.index for t in self.tracks])[:, None] == classes.reshape(1, -1)
+        overlap = np.where(same, overlap, overlap * 0.5)
         pairs = []
         for flat in np.argsort(-overlap, axis=None):
             ti, di = divmod(int(flat), overlap.shape[1])

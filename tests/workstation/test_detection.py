@@ -12,35 +12,14 @@ from conftest import assert_one_clear_error, error_lines
 
 pytest.importorskip("tensorflow", reason="workstation tests need pip install 'edgecnn[train]'")
 
-EPOCHS = 20
-
-
-@pytest.fixture(scope="module")
-def shapes_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The shapes detector trained, quantized for the Edge TPU and checked by parity, through the CLI."""
-    import time
-
-    from edgecnn.cli import main
-
-    run = tmp_path_factory.mktemp("detector") / "run"
-    timings = {}
-    for name, args in (("train", ["train", "shapes", "--recipe", "shapes", "--epochs", str(EPOCHS), "--out", run]),
-                       ("quantize", ["quantize", run, "--target", "edgetpu"]),
-                       ("parity", ["parity", run, "--json", run / "parity_copy.json"])):
-        start = time.perf_counter()
-        with pytest.raises(SystemExit) as done:
-            main([str(a) for a in args])
-        assert done.value.code == 0, name
-        timings[name] = time.perf_counter() - start
-    return {"run": run, "parity": json.loads((run / "parity.json").read_text()), "seconds": timings}
-
 
 def test_int8_detector_keeps_its_map(shapes_run: dict, report_metric) -> None:
     p = shapes_run["parity"]
     q = p["quantized"]
     sizes = {n: (shapes_run["run"] / n).stat().st_size // 1024 for n in ("model.keras", "model_float32.tflite",
                                                                           "model_int8.tflite")}
-    report_metric(f"detector (shapes, {EPOCHS} epochs, {p['n']} test images): mAP float {p['float']['map']:.4f} "
+    report_metric(f"detector (shapes, {shapes_run['epochs']} epochs, {p['n']} test images): "
+                  f"mAP float {p['float']['map']:.4f} "
                   f"int8 {q['map']:.4f}; mAP@.5 float {p['float']['map50']:.4f} int8 {q['map50']:.4f}, drop "
                   f"{p['drop_pp']:.2f} pp; box agreement {q['agreement'] * 100:.1f} % mean IoU {q['mean_iou']:.3f}; "
                   f"sizes kB {sizes}; seconds " + ", ".join(f"{k} {v:.0f}" for k, v in shapes_run["seconds"].items()))
