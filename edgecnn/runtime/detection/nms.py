@@ -31,16 +31,27 @@ def batched_nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou:
 def weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float,
                  extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Overlapping boxes merged into their score-weighted mean (MediaPipe's face detector does this);
-    `extra` (N, ...) such as keypoints is merged the same way. Returns boxes, scores, extra."""
+    `extra` (N, ...) such as keypoints is merged the same way. Returns boxes, scores, extra, best
+    score first. The N x N overlaps are computed at once: callers keep N to a few hundred."""
     order = np.argsort(-np.asarray(scores), kind="stable")
-    out_boxes, out_scores, out_extra = [], [], []
-    while order.size:
-        overlap = iou_matrix(boxes[order[:1]], boxes[order])[0] > iou
-        group, order = order[overlap], order[~overlap]
-        w = scores[group] / scores[group].sum()
-        out_boxes.append((boxes[group] * w[:, None]).sum(0))
-        out_scores.append(float(scores[group[0]]))
-        if extra is not None:
-            out_extra.append(np.tensordot(w, extra[group], axes=1))
-    merged = np.asarray(out_extra) if extra is not None else None
-    return np.asarray(out_boxes).reshape(-1, 4), np.asarray(out_scores), merged
+    n = len(order)
+    s = np.asarray(scores, np.float64)[order]
+    data = np.asarray(boxes, np.float64)[order].reshape(n, 4)
+    if extra is not None:
+        extra = np.asarray(extra, np.float64)
+        data = np.concatenate([data, extra[order].reshape(n, int(np.prod(extra.shape[1:])))], axis=1)
+    overlap = iou_matrix(data[:, :4], data[:, :4]) > iou
+    np.fill_diagonal(overlap, True)  # every box leads its own group, even a degenerate (zero-area, NaN) one
+    left = np.ones(n, dtype=bool)
+    merged, best = [], []
+    for i in range(n):
+        if not left[i]:
+            continue
+        group = overlap[i] & left
+        left &= ~group
+        total = s[group].sum()
+        merged.append(s[group] @ data[group] / total if total > 0 else data[i])
+        best.append(s[i])
+    out = np.asarray(merged).reshape(len(merged), data.shape[1])
+    rest = None if extra is None else out[:, 4:].reshape((len(out),) + extra.shape[1:])
+    return out[:, :4], np.asarray(best, dtype=np.float64), rest
