@@ -88,3 +88,28 @@ def test_batched_nms_never_suppresses_across_classes() -> None:
     keep = batched_nms(boxes, np.array([0.9, 0.8, 0.7]), np.array([0, 1, 0]), 0.5)
     assert keep.tolist() == [0, 1]
     assert batched_nms(np.zeros((0, 4)), np.zeros(0), np.zeros(0), 0.5).tolist() == []
+
+
+def reference_nms(boxes: np.ndarray, scores: np.ndarray, iou: float, limit: int | None) -> list[int]:
+    """Greedy NMS written the obvious way."""
+    left, keep = list(np.argsort(-scores, kind="stable")), []
+    while left and (limit is None or len(keep) < limit):
+        top = left.pop(0)
+        keep.append(int(top))
+        left = [i for i in left if iou_matrix(boxes[top], boxes[i])[0, 0] <= iou]
+    return keep
+
+
+@pytest.mark.parametrize("matrix_max", [512, 10], ids=["all-overlaps-at-once", "row-by-row"])
+@pytest.mark.parametrize("seed", range(4))
+def test_nms_matches_the_plain_reference(seed: int, matrix_max: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import edgecnn.runtime.detection.nms as module
+
+    monkeypatch.setattr(module, "MATRIX_MAX", matrix_max)
+    rng = np.random.default_rng(seed)
+    boxes, scores = random_boxes(rng, 80), np.round(rng.uniform(0, 1, 80), 1)  # rounded: many ties
+    classes = rng.integers(0, 3, 80)
+    for limit in (None, 5, 0):
+        assert nms(boxes, scores, 0.4, limit).tolist() == reference_nms(boxes, scores, 0.4, limit)
+    shifted = boxes + classes[:, None] * 1000.0
+    assert batched_nms(boxes, scores, classes, 0.4).tolist() == reference_nms(shifted, scores, 0.4, None)

@@ -6,10 +6,29 @@ import numpy as np
 
 from edgecnn.runtime.detection.boxes import iou_matrix
 
+MATRIX_MAX = 512  # up to this many boxes, all overlaps are computed at once (a few MB); beyond, row by row
+
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float, limit: int | None = None) -> np.ndarray:
     """Indices of the boxes kept by greedy NMS, best score first."""
     order = np.argsort(-np.asarray(scores), kind="stable")
+    if order.size > MATRIX_MAX:
+        return _nms_by_rows(boxes, order, iou, limit)
+    ranked = np.asarray(boxes)[order]
+    suppressed = iou_matrix(ranked, ranked) > iou
+    alive = np.ones(order.size, dtype=bool)
+    keep: list[int] = []
+    for i in range(order.size):
+        if limit is not None and len(keep) >= limit:
+            break
+        if alive[i]:
+            keep.append(i)
+            alive &= ~suppressed[i]
+    return order[np.asarray(keep, dtype=np.int64)]
+
+
+def _nms_by_rows(boxes: np.ndarray, order: np.ndarray, iou: float, limit: int | None) -> np.ndarray:
+    """Greedy NMS over boxes in `order`, one row of overlaps per kept box (bounded memory)."""
     keep: list[int] = []
     while order.size and (limit is None or len(keep) < limit):
         best, order = order[0], order[1:]
