@@ -35,21 +35,18 @@ class YoloDecoder:
     def decode(self, outputs: list[np.ndarray], input_hw: tuple[int, int], opts: DecodeOptions) -> Decoded:
         out = outputs[0].reshape(outputs[0].shape[-2:])
         table = out if self.channels_first else out.T  # (4 + C, N): rows are views, no copy
-        cls = table[4:]
-        best = cls.argmax(axis=0)
-        scores = cls[best, np.arange(cls.shape[1])]
+        scores = table[4:].max(axis=0)  # the best class of each candidate (argmax only for the few kept)
         keep = np.flatnonzero(scores >= opts.threshold)
         if not keep.size:
             return Decoded.empty()
         cap = CANDIDATES_PER_DETECTION * opts.max_detections
         if keep.size > cap:
             keep = keep[np.argpartition(-scores[keep], cap)[:cap]]
-        cx, cy, w, h = (table[i, keep].astype(np.float64) for i in range(4))
+        picked = table[:, keep].astype(np.float64)  # (4 + C, K)
         if float(np.abs(table[:4]).max()) <= NORMALISED_MAX:
-            in_h, in_w = input_hw
-            cx, w, cy, h = cx * in_w, w * in_w, cy * in_h, h * in_h
-        boxes = centre_to_corners(cx, cy, w, h)
-        scores, classes = scores[keep].astype(np.float64), best[keep].astype(np.int64)
+            picked[:4] *= np.array([input_hw[1], input_hw[0], input_hw[1], input_hw[0]], np.float64)[:, None]
+        boxes = centre_to_corners(picked[0], picked[1], picked[2], picked[3])
+        scores, classes = scores[keep].astype(np.float64), picked[4:].argmax(axis=0)
         chosen = batched_nms(boxes, scores, classes, opts.iou, opts.max_detections)
         return Decoded(boxes[chosen], scores[chosen], classes[chosen])
 
