@@ -3,6 +3,7 @@ found on the ORL images and on coral/face.jpg, keypoints where a face has them."
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import numpy as np
@@ -65,14 +66,14 @@ def test_decode_places_box_and_keypoints_from_the_anchor() -> None:
 def test_short_range_finds_one_face_per_orl_image(short_range: ObjectDetector, report_metric) -> None:
     images = sorted(shared("att_faces").glob("s*/*.pgm"))
     assert len(images) == 300
-    one, invoke_s, decode_s = 0, 0.0, 0.0
+    one, invoke_s, decode_s = 0, [], []
     for path in images:
         tensor, box = short_range.preprocess(load_image(path, "rgb"))
         start = time.perf_counter()
         raw = short_range.invoke(tensor)
-        invoke_s += time.perf_counter() - start
+        invoke_s.append(time.perf_counter() - start)
         found = short_range.postprocess(raw, box)
-        decode_s += short_range.last_decode_s
+        decode_s.append(short_range.last_decode_s)
         if len(found) != 1:
             continue
         one += 1
@@ -87,7 +88,8 @@ def test_short_range_finds_one_face_per_orl_image(short_range: ObjectDetector, r
         assert kp[RIGHT_EYE, 0] < kp[LEFT_EYE, 0], (path, face.keypoints)  # the person's right eye is on the left
         assert all(x0 <= x <= x1 and y0 <= y <= y1 for x, y in kp[:4]), (path, face.box, face.keypoints)
     report_metric(f"BlazeFace short range: exactly one face in {one}/300 ORL images "
-                  f"(decode+NMS {decode_s / 300 * 1e6:.0f} us vs invoke {invoke_s / 300 * 1e6:.0f} us a frame)")
+                  f"(median a frame: postprocess {statistics.median(decode_s) * 1e6:.0f} us, "
+                  f"invoke {statistics.median(invoke_s) * 1e6:.0f} us)")
     assert one >= 294  # 98 %
 
 

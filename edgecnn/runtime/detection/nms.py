@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from edgecnn.runtime.detection.boxes import iou_matrix
@@ -52,13 +54,14 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float,
     """Overlapping boxes merged into their score-weighted mean (MediaPipe's face detector does this);
     `extra` (N, ...) such as keypoints is merged the same way. Returns boxes, scores, extra, best
     score first. The N x N overlaps are computed at once: callers keep N to a few hundred."""
-    order = np.argsort(-np.asarray(scores), kind="stable")
-    n = len(order)
-    s = np.asarray(scores, np.float64)[order]
-    data = np.asarray(boxes, np.float64)[order].reshape(n, 4)
+    s = np.asarray(scores, np.float64)
+    order = np.argsort(-s, kind="stable")
+    n, s = len(order), s[order]
+    data = np.asarray(boxes, np.float64).reshape(n, 4)
     if extra is not None:
         extra = np.asarray(extra, np.float64)
-        data = np.concatenate([data, extra[order].reshape(n, int(np.prod(extra.shape[1:])))], axis=1)
+        data = np.concatenate([data, extra.reshape(n, math.prod(extra.shape[1:]))], axis=1)
+    data = data[order]
     overlap = iou_matrix(data[:, :4], data[:, :4]) > iou
     np.fill_diagonal(overlap, True)  # every box leads its own group, even a degenerate (zero-area, NaN) one
     left = np.ones(n, dtype=bool)
@@ -68,8 +71,9 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float,
             continue
         group = overlap[i] & left
         left &= ~group
-        total = s[group].sum()
-        merged.append(s[group] @ data[group] / total if total > 0 else data[i])
+        weights = s[group]
+        total = weights.sum()
+        merged.append(weights @ data[group] / total if total > 0 else data[i])
         best.append(s[i])
     out = np.asarray(merged).reshape(len(merged), data.shape[1])
     rest = None if extra is None else out[:, 4:].reshape((len(out),) + extra.shape[1:])
