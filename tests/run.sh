@@ -12,6 +12,9 @@ fi
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet -e ".[train,test]"
+# TrackEval (MOT metrics for the tracking test) requires opencv-python, which would replace the
+# headless OpenCV 4 edgecnn needs (Haar cascades) with OpenCV 5: take it without its dependencies.
+"$venv/bin/python" -m pip install --quiet --no-deps "trackeval==1.3.0"
 # Lint first: a new finding fails the run like a failing test (rules in pyproject.toml).
 "$venv/bin/ruff" check edgecnn tests benchmarks
 exec "$venv/bin/python" -m pytest "$@"

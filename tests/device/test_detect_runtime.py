@@ -19,11 +19,12 @@ def test_roi_faces_classifies_the_face_region(run_cli, tmp_path: Path) -> None:
     shutil.copy(shared("coral", "face.jpg"), folder / "face.jpg")
     events = tmp_path / "events.jsonl"
     r = run_cli("detect", shared("coral", "mobilenet_v1_0.25_128_quant.tflite"), "--source", folder,
-                "--roi", "faces", "--smooth", "1", "--threshold", "0", "--events", events, "--no-window")
+                "--roi", "faces", "--smooth", "1", "--threshold", "0", "--min-frames", "1", "--events", events,
+                "--no-window")
     assert r.code == 0, r.err
-    first = json.loads(events.read_text().splitlines()[0])
-    x, y, w, h = first["region"]
-    assert w >= 24 and h >= 24 and first["event"] == "appear"
+    first, last = (json.loads(line) for line in events.read_text().splitlines())
+    x0, y0, x1, y1 = first["box"]
+    assert x1 - x0 >= 24 and y1 - y0 >= 24 and first["type"] == "new" and last["type"] == "end"
 
 
 @pytest.mark.parametrize("text,expected", [(None, None), ("full", None), ("faces", "faces"),

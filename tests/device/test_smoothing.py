@@ -1,10 +1,11 @@
-"""Smoothing and events are pure: checked frame by frame (no TensorFlow, no camera)."""
+"""Smoothing is pure: checked frame by frame (no TensorFlow, no camera); label events are tracks
+(tests/device/test_tracking.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from edgecnn.camera.smoothing import EventTracker, Smoother
+from edgecnn.camera.smoothing import Smoother
 
 
 def _one_hot(i: int, n: int = 3) -> np.ndarray:
@@ -23,10 +24,3 @@ def test_missing_frames_fade_the_label_out() -> None:
     s = Smoother(["a", "b"], window=2, threshold=0.6, ignore=())
     assert s.push(_one_hot(1, 2))[0] == "b"
     assert s.push(None)[0] is None
-
-
-def test_events_for_appear_change_disappear() -> None:
-    t = EventTracker()
-    kinds = [t.update(lab, 0.9, i, 0.0, None) for i, lab in enumerate([None, "cat", "cat", "dog", None, None])]
-    assert [(e.kind, e.label, e.previous) for e in kinds if e] == [
-        ("appear", "cat", None), ("change", "dog", "cat"), ("disappear", None, "dog")]

@@ -78,7 +78,7 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     y0 = np.maximum(a[:, None, 1], b[None, :, 1])
     x1 = np.minimum(a[:, None, 2], b[None, :, 2])
     y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = lambda z: np.clip(z[:, 2] - z[:, 0], 0, None) * np.clip(z[:, 3] - z[:, 1], 0, None)  # noqa: E731
+    inter = np.maximum(x1 - x0, 0) * np.maximum(y1 - y0, 0)  # np.maximum: np.clip costs 3x more on small arrays
+    area = lambda z: np.maximum(z[:, 2] - z[:, 0], 0) * np.maximum(z[:, 3] - z[:, 1], 0)  # noqa: E731
     union = area(a)[:, None] + area(b)[None, :] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)

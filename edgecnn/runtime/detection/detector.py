@@ -20,6 +20,9 @@ from edgecnn.runtime.labels import read_labels
 from edgecnn.runtime.model import LoadedModel, ModelError, load_model
 from edgecnn.runtime.tensors import dequantize
 
+BACKGROUND_NAMES = ("???", "background", "__background__")  # first entries of label lists with background
+MAX_LABELS = 100_000  # a labels file's largest index is not trusted beyond this
+
 
 def is_detector(model: LoadedModel) -> bool:
     """True for a model whose card says detector, or whose outputs a detection family recognises."""
@@ -62,8 +65,13 @@ class ObjectDetector:
         if path is None:
             if self.card is not None and len(self.card.labels) == n:
                 return self.card.labels
-            return tuple(str(i) for i in range(n))
+            names = tuple(getattr(self.decoder, "labels", ()))  # a family's fixed names (BlazeFace: "face")
+            return names if len(names) == n else tuple(str(i) for i in range(n))
         table = read_labels(path)
+        if n == 0:  # the outputs do not say how many classes there are (SSD post-processed): the file does
+            names = tuple(table.get(i, str(i)) for i in range(min(max(table) + 1, MAX_LABELS)))
+            background = self.decoder.background and names[0].strip().lower() in BACKGROUND_NAMES
+            return names[1:] if background else names
         if self.decoder.background and len(table) == n + 1 and sorted(table) == list(range(n + 1)):
             return tuple(table[i] for i in range(1, n + 1))  # a label map that starts with background
         if sorted(table) == list(range(len(table))) and len(table) >= n:

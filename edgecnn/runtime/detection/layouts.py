@@ -41,7 +41,7 @@ class Decoded:
 class Decoder(Protocol):
     name: str       # the family, for inspect / bench / errors
     fit: str        # how frames become inputs: "stretch" or "letterbox"
-    classes: int    # how many class scores the model gives (labels are matched to these)
+    classes: int    # how many class scores the model gives (labels are matched to these); 0 = unknown
     background: bool  # a label list one longer than `classes` starts with a background entry
 
     def decode(self, outputs: list[np.ndarray], input_hw: tuple[int, int], opts: DecodeOptions) -> Decoded:

@@ -2,33 +2,51 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from edgecnn.runtime.detection.boxes import iou_matrix
+
+MATRIX_MAX = 512  # up to this many boxes, all overlaps are computed at once (a few MB); beyond, row by row
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float, limit: int | None = None,
         classes: np.ndarray | None = None) -> np.ndarray:
     """Indices of the boxes kept by greedy NMS, best score first; with `classes`, a box only
-    suppresses boxes of its own class. One IoU matrix, then a walk down the scores: the per-frame
-    cost stays in microseconds for the few dozen candidates a detector gives."""
+    suppresses boxes of its own class. Few boxes: plain Python (numpy's per-call cost dominates);
+    up to MATRIX_MAX: one IoU matrix and a walk down the scores; beyond: row by row."""
     n = len(boxes)
     if n <= SMALL:
-        return np.asarray(nms_small(np.asarray(boxes).tolist(), np.asarray(scores).tolist(),
-                                     None if classes is None else np.asarray(classes).tolist(), iou, limit), np.int64)
+        return np.asarray(nms_small(np.asarray(boxes, np.float64).tolist(), np.asarray(scores).tolist(),
+                                    None if classes is None else np.asarray(classes).tolist(), iou, limit), np.int64)
+    if classes is not None:  # different classes never overlap once shifted apart
+        boxes = np.asarray(boxes, np.float64) + (np.asarray(classes, np.float64)
+                                                * (float(np.abs(boxes).max()) + 1.0))[:, None]
     order = np.argsort(-np.asarray(scores), kind="stable")
-    overlap = iou_matrix(boxes, boxes) > iou
-    if classes is not None:
-        overlap &= np.asarray(classes)[:, None] == np.asarray(classes)[None, :]
-    removed = np.zeros(n, dtype=bool)
+    if order.size > MATRIX_MAX:
+        return _nms_by_rows(boxes, order, iou, limit)
+    ranked = np.asarray(boxes)[order]
+    suppressed = iou_matrix(ranked, ranked) > iou
+    alive = np.ones(order.size, dtype=bool)
     keep: list[int] = []
-    for i in order.tolist():
-        if removed[i]:
-            continue
-        keep.append(i)
+    for i in range(order.size):
         if limit is not None and len(keep) >= limit:
             break
-        removed |= overlap[i]
+        if alive[i]:
+            keep.append(i)
+            alive &= ~suppressed[i]
+    return order[np.asarray(keep, dtype=np.int64)]
+
+
+def _nms_by_rows(boxes: np.ndarray, order: np.ndarray, iou: float, limit: int | None) -> np.ndarray:
+    """Greedy NMS over boxes in `order`, one row of overlaps per kept box (bounded memory)."""
+    keep: list[int] = []
+    while order.size and (limit is None or len(keep) < limit):
+        best, order = order[0], order[1:]
+        keep.append(int(best))
+        if order.size:
+            order = order[iou_matrix(boxes[best:best + 1], boxes[order])[0] <= iou]
     return np.asarray(keep, dtype=np.int64)
 
 
@@ -67,16 +85,29 @@ def batched_nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou:
 def weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float,
                  extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Overlapping boxes merged into their score-weighted mean (MediaPipe's face detector does this);
-    `extra` (N, ...) such as keypoints is merged the same way. Returns boxes, scores, extra."""
-    order = np.argsort(-np.asarray(scores), kind="stable")
-    out_boxes, out_scores, out_extra = [], [], []
-    while order.size:
-        overlap = iou_matrix(boxes[order[:1]], boxes[order])[0] > iou
-        group, order = order[overlap], order[~overlap]
-        w = scores[group] / scores[group].sum()
-        out_boxes.append((boxes[group] * w[:, None]).sum(0))
-        out_scores.append(float(scores[group[0]]))
-        if extra is not None:
-            out_extra.append(np.tensordot(w, extra[group], axes=1))
-    merged = np.asarray(out_extra) if extra is not None else None
-    return np.asarray(out_boxes).reshape(-1, 4), np.asarray(out_scores), merged
+    `extra` (N, ...) such as keypoints is merged the same way. Returns boxes, scores, extra, best
+    score first. The N x N overlaps are computed at once: callers keep N to a few hundred."""
+    s = np.asarray(scores, np.float64)
+    order = np.argsort(-s, kind="stable")
+    n, s = len(order), s[order]
+    data = np.asarray(boxes, np.float64).reshape(n, 4)
+    if extra is not None:
+        extra = np.asarray(extra, np.float64)
+        data = np.concatenate([data, extra.reshape(n, math.prod(extra.shape[1:]))], axis=1)
+    data = data[order]
+    overlap = iou_matrix(data[:, :4], data[:, :4]) > iou
+    np.fill_diagonal(overlap, True)  # every box leads its own group, even a degenerate (zero-area, NaN) one
+    left = np.ones(n, dtype=bool)
+    merged, best = [], []
+    for i in range(n):
+        if not left[i]:
+            continue
+        group = overlap[i] & left
+        left &= ~group
+        weights = s[group]
+        total = weights.sum()
+        merged.append(weights @ data[group] / total if total > 0 else data[i])
+        best.append(s[i])
+    out = np.asarray(merged).reshape(len(merged), data.shape[1])
+    rest = None if extra is None else out[:, 4:].reshape((len(out),) + extra.shape[1:])
+    return out[:, :4], np.asarray(best, dtype=np.float64), rest
