@@ -160,6 +160,8 @@ def read_model_info(buf: bytes, source: str = "model") -> ModelInfo:
             operators.append(OpInfo(*codes[op.OpcodeIndex()], _ints(op.InputsAsNumpy), _ints(op.OutputsAsNumpy)))
         inputs = tuple(tensors[i] for i in _ints(main.InputsAsNumpy))
         outputs = tuple(tensors[i] for i in _ints(main.OutputsAsNumpy))
+        if any(not -1 <= i < len(tensors) for op in operators for i in op.inputs + op.outputs):
+            raise IndexError("an operator names a tensor that does not exist")
     except ModelFormatError:
         raise
     except Exception:  # struct.error, IndexError, TypeError, ... from a damaged file

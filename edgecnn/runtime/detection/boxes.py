@@ -47,7 +47,8 @@ class Letterbox:
         if mode != "letterbox":
             raise ValueError(f"fit must be one of {FITS}, got {mode!r}")
         s = min(in_w / frame_w, in_h / frame_h)
-        return cls(frame_w, frame_h, s, s, (in_w - frame_w * s) / 2, (in_h - frame_h * s) / 2)
+        nw, nh = max(1, round(frame_w * s)), max(1, round(frame_h * s))  # whole pixels, as the image is placed
+        return cls(frame_w, frame_h, nw / frame_w, nh / frame_h, float((in_w - nw) // 2), float((in_h - nh) // 2))
 
     def boxes_to_frame(self, boxes: np.ndarray) -> np.ndarray:
         """(N, 4) x0, y0, x1, y1 in input pixels -> frame pixels, clipped to the frame."""

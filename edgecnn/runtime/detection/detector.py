@@ -96,7 +96,7 @@ class ObjectDetector:
         resized = resize_image(image, nh, nw, self.resize_method)
         if (nh, nw) != (self.height, self.width):  # letterbox: centre on a black canvas
             canvas = np.zeros((self.height, self.width, resized.shape[2]), np.uint8)
-            y, x = int(round(box.pad_y)), int(round(box.pad_x))
+            y, x = int(box.pad_y), int(box.pad_x)
             canvas[y:y + nh, x:x + nw] = resized[: self.height - y, : self.width - x]
             resized = canvas
         return self._feed(resized)[None, ...], box
