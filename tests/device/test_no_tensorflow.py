@@ -45,6 +45,16 @@ def test_device_commands_run_without_tensorflow(command: str) -> None:
     assert result["heavy"] == []
 
 
+def test_detect_on_a_detector_runs_without_tensorflow() -> None:
+    """A detection model (MediaPipe's BlazeFace) through detect --json and bench, TensorFlow-free."""
+    model = str(shared("mediapipe", "face_detection_full_range_sparse.tflite"))
+    for args in (("detect", model, "--source", str(shared("coral", "face.jpg")), "--json"),
+                 ("bench", model, "--runs", "5", "--warmup", "1", "--no-cold-start")):
+        result = _probe(*args)
+        assert result["code"] == 0, args
+        assert result["heavy"] == [], args
+
+
 def test_face_device_commands_run_without_tensorflow(tmp_path) -> None:
     """enroll / verify / unlock / list / remove with any .tflite as the embedder (here Coral's
     MobileNet: its 1001 scores act as the embedding), in a fresh interpreter with no TensorFlow."""
