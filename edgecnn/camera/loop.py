@@ -14,6 +14,7 @@ import numpy as np
 
 from edgecnn.camera.events import Fanout, JsonLines, RecentEvents, Snapshots
 from edgecnn.camera.frames import Frame, FrameStream, frames
+from edgecnn.camera.mqtt import MqttSink, parse_mqtt_url
 from edgecnn.camera.overlay import draw, draw_detections, encode_jpeg, gui_available
 from edgecnn.camera.perception import Classifying, Detecting, Perception, Seen
 from edgecnn.camera.regions import RegionFinder
@@ -58,6 +59,10 @@ class DetectOptions:
     max_missed: int = 10  # ... and ends after this many frames unseen
     zones: tuple[str, ...] = ()  # --zone NAME:x,y;x,y;...
     lines: tuple[str, ...] = ()  # --line NAME:x0,y0;x1,y1
+    mqtt: str | None = None  # mqtt://[user@]host[:port]/PREFIX
+    mqtt_password_file: str | None = None
+    mqtt_ca: str | None = None
+    mqtt_discovery: bool = False
 
 
 log = logging.getLogger(__name__)
@@ -73,6 +78,8 @@ class CameraLoop:
         self.server_addr = parse_serve(opts.serve) if opts.serve else None
         self.source = source or open_source(opts.source)
         self.perception = self._perception(regions)
+        self.mqtt_target = parse_mqtt_url(opts.mqtt, opts.mqtt_password_file, opts.mqtt_ca) if opts.mqtt else None
+        self.mqtt: MqttSink | None = None
         self.timer = StageTimer()
         self.stop = threading.Event()
         self.seen = Seen()
@@ -111,6 +118,7 @@ class CameraLoop:
                             "box": [round(float(v), 1) for v in t.box], "zones": list(t.zones)}
                            for t in self.seen.tracks],
                 "counts": self.seen.counts,
+                **({"mqtt": self.mqtt.stats()} if self.mqtt else {}),
                 "dropped": s.dropped if s else 0, "reconnects": s.reconnects if s else 0,
                 "failed_reads": s.failed_reads if s else 0, "events_total": self.recent.count,
                 "events": list(self.recent.latest), "timings": self.timer.summary()}
@@ -119,8 +127,15 @@ class CameraLoop:
         """Run until the source ends, --max-frames / --duration, Ctrl-C or SIGTERM; return the status."""
         server = view = None
         lines = JsonLines(self.opts.events)
-        sink = Fanout(lines, self.recent)
+        sinks: list[Any] = [lines, self.recent]
         try:
+            if self.mqtt_target is not None:
+                o = self.opts
+                self.mqtt = MqttSink(self.mqtt_target, self._labels(), discovery=o.mqtt_discovery,
+                                     zones=tuple(z.partition(":")[0] for z in o.zones),
+                                     lines=tuple(ln.partition(":")[0] for ln in o.lines)).start()
+                sinks.append(self.mqtt)
+            sink = Fanout(*sinks)
             if self.server_addr:
                 view = LiveView(self.status)
                 server = WebServer(*self.server_addr, view, self.opts.allow_hosts)
@@ -145,6 +160,8 @@ class CameraLoop:
             if server:
                 server.close()
             lines.close()
+            if self.mqtt is not None:
+                self.mqtt.close()
         return self.status()
 
     def step(self, frame: Frame, view: LiveView | None) -> list[Any]:
@@ -159,7 +176,9 @@ class CameraLoop:
             self.on_frame(frame, seen)
         t4 = time.perf_counter()
         publish = view is not None and view.wants_frame(t4)
-        keep = self.snapshots is not None and bool(seen.improved)
+        if self.mqtt is not None:
+            self.mqtt.state(seen.counts, {t.label for t in seen.tracks})
+        keep = (self.snapshots is not None or self.mqtt is not None) and bool(seen.improved)
         if publish or self.show or keep:
             annotated = self._draw(frame.bgr, seen)
             if self.show:
@@ -184,8 +203,14 @@ class CameraLoop:
             jpeg = self.best.pop(e.id, None) if e.type == "end" else None
             if jpeg and self.snapshots is not None:
                 e = replace(e, snapshot=str(self.snapshots.save(f"{e.id:06d}", e.label, jpeg)))
+            if jpeg and self.mqtt is not None:
+                self.mqtt.snapshot(e.label, jpeg)
             out.append(e)
         return out
+
+    def _labels(self) -> tuple[str, ...]:
+        p = self.perception
+        return tuple(p.detector.labels) if isinstance(p, Detecting) else tuple(p.clf.labels)  # type: ignore[attr-defined]
 
     def _draw(self, bgr: np.ndarray, seen: Seen) -> np.ndarray:
         stage_ms = {k: v[-1] * 1e3 for k, v in self.timer.samples.items() if v}

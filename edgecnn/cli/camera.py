@@ -39,6 +39,14 @@ from edgecnn.text import printable
               help="Detectors: a counting line; objects crossing it from its right to its left (looking from "
                    "the first point to the second) count 'in', the other way 'out'. Repeatable.")
 @click.option("--events", help="Append events as JSON lines to this file (default: stdout).")
+@click.option("--mqtt", metavar="URL", help="Also publish to MQTT: mqtt://[user@]host[:port]/PREFIX (mqtts:// for "
+                                            "TLS). Events on PREFIX/events, counts, presence, snapshots; see README. "
+                                            "Needs pip install 'edgecnn[mqtt]'.")
+@click.option("--mqtt-password-file", type=click.Path(dir_okay=False),
+              help="The MQTT password, from a file (or EDGECNN_MQTT_PASSWORD); never on the command line.")
+@click.option("--mqtt-ca", type=click.Path(dir_okay=False), help="CA certificate for mqtts:// (default: the system's).")
+@click.option("--mqtt-discovery", is_flag=True,
+              help="Publish Home Assistant MQTT discovery: zone and line counters, '<label> present' sensors.")
 @click.option("--snapshots", type=click.Path(file_okay=False),
               help="Save each object's best frame (JPEG) here when it ends; its 'end' event names the file.")
 @click.option("--serve", metavar="HOST:PORT", help="Serve MJPEG, a status page and /status (host 127.0.0.1 "
@@ -95,6 +103,10 @@ def detect(model: str, summary_path: str | None, as_json: bool, **opts: Any) -> 
     click.echo(f"{t['frames']} frames in {t['seconds']:.1f} s: {t['fps']:.1f} fps; dropped {status['dropped']}, "
                f"failed reads {status['failed_reads']}, reconnects {status['reconnects']}, "
                f"events {status['events_total']}", err=True)
+    if "mqtt" in status:
+        m = status["mqtt"]
+        click.echo(f"mqtt {m['broker']}: published {m['published']}, dropped {m['dropped']}, "
+                   f"connections {m['connects']}", err=True)
     counts = status["counts"]
     for name, inside in counts.get("zones", {}).items():
         click.echo(printable(f"zone {name}: {inside} inside at the end"), err=True)
