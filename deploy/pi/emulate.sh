@@ -5,7 +5,7 @@
 # that the int8 outputs are bit-identical to this machine's for identical input tensors.
 #
 #   bash deploy/pi/emulate.sh [--host-python PY] [--model FILE]... [--cpus "cortex-a72 cortex-a76"]
-#                             [--work DIR] [--root-cache FILE.tar] [--keep]
+#                             [--work DIR] [--root-cache FILE.tar] [--keep] [--no-tests]
 #
 # --host-python  a Python with edgecnn and LiteRT on this machine: builds the wheel and runs the
 #                reference (default: the checkout's .venv-ci, then .venv)
@@ -15,6 +15,7 @@
 # --work         scratch folder (default: a new one under ${TMPDIR:-/tmp}), removed at the end
 # --root-cache   unpack the debootstrapped root from this tarball, or write it there (re-runs)
 # --keep         leave the work folder (and the root in it) in place
+# --no-tests     skip tests/device (install and identity check only)
 #
 # Needs root, apt, binfmt_misc and the package registries; installs debootstrap, qemu-user-static
 # and binfmt-support when missing. Timings under emulation are not Raspberry Pi timings.
@@ -27,6 +28,7 @@ cpus="cortex-a72 cortex-a76"
 work=""
 root_cache=""
 keep=0
+run_tests=1
 usage_error() { echo "emulate.sh: $1 (see --help)" >&2; exit 2; }
 die() { echo "emulate.sh: $1" >&2; exit 1; }
 while [ $# -gt 0 ]; do
@@ -42,7 +44,8 @@ while [ $# -gt 0 ]; do
             esac
             shift 2 ;;
         --keep) keep=1; shift ;;
-        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --no-tests) run_tests=0; shift ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) usage_error "unknown option $1" ;;
     esac
 done
@@ -252,15 +255,19 @@ sve, hp = bool(f.get("SVE")), bool(f.get("ASIMDHP"))
 if sve or hp != (cpu == "cortex-a76"):
     sys.exit(f"the emulated CPU is not {cpu} (SVE {sve}, ASIMDHP {hp}): QEMU_CPU did not reach this process")
 '
-step "$cpu: pytest tests/device inside the arm64 root (emulated: its timings are not Pi timings)"
-in_root "$cpu" /opt/edgecnn/venv/bin/python -m pip install --quiet --only-binary=:all: "pytest>=7.4" \
-    || die "could not install pytest in the emulated Pi"
-s=$SECONDS
-tests_status=0
-in_root "$cpu" /usr/bin/env -C /root/edgecnn-tests /opt/edgecnn/venv/bin/python -m pytest -q -p no:cacheprovider \
-    tests/device || tests_status=$?
-tests_s=$((SECONDS - s))
-[ "$tests_status" -eq 0 ] || status=1
+tests_status=skipped
+tests_s=0
+if [ "$run_tests" -eq 1 ]; then
+    step "$cpu: pytest tests/device inside the arm64 root (emulated: its timings are not Pi timings)"
+    in_root "$cpu" /opt/edgecnn/venv/bin/python -m pip install --quiet --only-binary=:all: "pytest>=7.4" \
+        || die "could not install pytest in the emulated Pi"
+    s=$SECONDS
+    tests_status=0
+    in_root "$cpu" /usr/bin/env -C /root/edgecnn-tests /opt/edgecnn/venv/bin/python -m pytest -q \
+        -p no:cacheprovider tests/device || tests_status=$?
+    tests_s=$((SECONDS - s))
+    [ "$tests_status" -eq 0 ] || status=1
+fi
 
 # --- bit-identity: the same input tensors on x86_64 (this machine) and on each emulated CPU ------
 read -r -d '' identity <<'PY' || true
@@ -280,7 +287,7 @@ if mode == "inputs":
     for m in models:
         spec = load_model(m).input
         info = np.iinfo(spec.dtype)
-        for i in range(8):
+        for i in range(32):
             arrays[f"{m.stem}__random{i}"] = rng.integers(info.min, info.max, spec.shape, spec.dtype, endpoint=True)
     np.savez(folder / "inputs.npz", **arrays)
 elif mode == "run":
@@ -303,20 +310,31 @@ elif mode == "run":
     print(f"{sys.argv[3]}: {platform.machine()}, {b.name} {b.version}, numpy {np.__version__}, "
           f"OpenCV {cv2.__version__}: {len(out)} arrays from {len(models)} models")
 else:
+    # edgecnn's int8 models (card inside; per-channel int8, requantized in fp32 by XNNPACK on both
+    # ISAs) must match bit for bit on every tensor. Third-party uint8 models (Coral's, per-tensor
+    # asymmetric) must match on the photos; on random noise their ARM and x86 kernels may round a
+    # rare tie one step apart: counted and printed, more than one step fails.
+    from edgecnn.runtime.model import read_card
+
     ref, failed = np.load(folder / f"outputs-{sys.argv[3]}.npz"), False
     for tag in sys.argv[4:]:
         got = np.load(folder / f"outputs-{tag}.npz")
         for m in models:
+            ours = read_card(m) is not None
             keys = [k for k in ref.files if k.startswith(f"{m.stem}__")]
-            same = {k for k in keys if k in got.files and got[k].dtype == ref[k].dtype and np.array_equal(got[k], ref[k])}
+            step = {k: int(np.abs(got[k].astype(np.int64) - ref[k].astype(np.int64)).max())
+                    if k in got.files and got[k].shape == ref[k].shape else 99 for k in keys}
             rnd = [k for k in keys if "__random" in k]
-            photo_in = [k for k in keys if k.endswith("__input")]
-            photo_out = [k for k in keys if k not in rnd and k not in photo_in]
-            counts = [f"{sum(k in same for k in ks)}/{len(ks)}" for ks in (rnd, photo_in, photo_out)]
-            ok = len(same) == len(keys)
+            photos = [k for k in keys if k not in rnd]
+            off = [k for k in rnd if step[k]]
+            ok = not any(step[k] for k in photos) and not (off and (ours or max(step[k] for k in off) > 1))
             failed |= not ok
-            print(f"{tag} vs {sys.argv[3]}: {m.name}: random int8 inputs -> outputs identical {counts[0]}; "
-                  f"photos: input tensors {counts[1]}, outputs {counts[2]}  {'bit-identical' if ok else 'DIFFERENT'}")
+            elements = sum(int((got[k] != ref[k]).sum()) for k in off)
+            print(f"{tag} vs {sys.argv[3]}: {m.name} ({'edgecnn int8' if ours else 'third-party'}): "
+                  f"photos (input tensors and outputs) {sum(not step[k] for k in photos)}/{len(photos)} identical; "
+                  f"random tensors {len(rnd) - len(off)}/{len(rnd)} identical"
+                  + (f", {len(off)} off by <= {max(step[k] for k in off)} step in {elements} elements" if off else "")
+                  + f"  -> {'ok' if ok else 'FAILED'}")
     sys.exit(1 if failed else 0)
 PY
 step "bit-identity of int8 outputs: x86_64 reference on this machine"
