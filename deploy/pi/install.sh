@@ -36,6 +36,13 @@ while [ $# -gt 0 ]; do
 done
 case "$prefix" in /*) ;; *) usage_error "--prefix must be an absolute path, got $prefix" ;; esac
 
+# 32-bit userlands stop here, whatever the kernel says (a Pi 4/5 runs a 64-bit kernel under a
+# 32-bit Raspberry Pi OS, so uname -m says aarch64 there).
+bits="$(getconf LONG_BIT 2>/dev/null || echo unknown)"
+if [ "$bits" != 64 ]; then
+    die "this userland is ${bits}-bit (kernel $(uname -m)): not supported, because PyPI has no 32-bit ARM wheels of numpy, OpenCV or LiteRT and pip would try to build them from source; install the 64-bit Raspberry Pi OS (Pi 3, 4, 5, Zero 2 W), see deploy/pi/README.md, \"32-bit\""
+fi
+
 is_checkout() { [ -f "$1/pyproject.toml" ] && grep -q '^name = "edgecnn"' "$1/pyproject.toml"; }
 
 # What to install: a wheel file, or a checkout to build one from.
@@ -66,12 +73,6 @@ else
 fi
 [ -z "$wheel" ] || wheel="$(cd "$(dirname "$wheel")" && pwd)/$(basename "$wheel")"
 
-# 32-bit userlands stop here, whatever the kernel says (a Pi 4/5 runs a 64-bit kernel under a
-# 32-bit Raspberry Pi OS, so uname -m says aarch64 there).
-bits="$(getconf LONG_BIT 2>/dev/null || echo unknown)"
-if [ "$bits" != 64 ]; then
-    die "this userland is ${bits}-bit (kernel $(uname -m)): not supported, because PyPI has no 32-bit ARM wheels of numpy, OpenCV or LiteRT and pip would try to build them from source; install the 64-bit Raspberry Pi OS (Pi 3, 4, 5, Zero 2 W), see deploy/pi/README.md, \"32-bit\""
-fi
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>&1; then
     die "needs apt-get and dpkg (Raspberry Pi OS, Debian, Ubuntu); elsewhere: python3 -m venv VENV && VENV/bin/pip install edgecnn-*.whl"
 fi
