@@ -109,3 +109,17 @@ def test_picamera_off_raspberry_pi_os_stops_before_installing(tmp_path: Path) ->
     calls = (shims / "calls.log").read_text().splitlines()
     assert "apt-get update" in calls and not [c for c in calls if c.startswith("apt-get install")]
     assert not (tmp_path / "opt").exists()
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--bogus"], "unknown option --bogus"),
+    (["--model", "/nonexistent.tflite"], "--model /nonexistent.tflite: no such file"),
+    (["--cpus"], "--cpus needs a value"),
+    (["--cpus", " "], "--cpus is empty"),
+])
+def test_emulate_sh_bad_usage_is_one_line_exit_2(args: list[str], fragment: str) -> None:
+    """deploy/pi/emulate.sh (the emulated Pi CI runs) checks its arguments before touching anything."""
+    proc = subprocess.run(["bash", str(REPO / "deploy" / "pi" / "emulate.sh"), *args], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and fragment in proc.stderr, proc.stderr

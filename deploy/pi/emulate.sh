@@ -12,7 +12,7 @@
 # --model        one more .tflite for the bit-identity check (Coral's CPU MobileNets from the
 #                reference data are always in it)
 # --cpus         qemu CPU models; the first runs tests/device, each runs the identity check
-# --work         scratch folder (default: a new one under ${TMPDIR:-/tmp}), removed at the end
+# --work         a new or empty scratch folder (default: one under ${TMPDIR:-/tmp}), removed at the end
 # --root-cache   unpack the debootstrapped root from this tarball, or write it there (re-runs)
 # --keep         leave the work folder (and the root in it) in place
 # --no-tests     skip tests/device (install and identity check only)
@@ -92,7 +92,13 @@ grep -q '^enabled' "$binfmt/qemu-aarch64" || die "binfmt entry qemu-aarch64 is d
 grep -q '^flags:.*F' "$binfmt/qemu-aarch64" || die "binfmt entry qemu-aarch64 lacks the F flag (qemu-user-static registers it with F)"
 
 # --- work folder, cleanup that always unmounts --------------------------------------------------
-if [ -z "$work" ]; then work="$(mktemp -d "${TMPDIR:-/tmp}/edgecnn-pi.XXXXXX")"; else mkdir -p "$work"; fi
+if [ -z "$work" ]; then
+    work="$(mktemp -d "${TMPDIR:-/tmp}/edgecnn-pi.XXXXXX")"
+elif [ -e "$work" ] && [ -n "$(ls -A "$work")" ]; then
+    usage_error "--work $work is not empty (it is removed at the end: give a new folder)"
+else
+    mkdir -p "$work"
+fi
 work="$(realpath "$work")"
 root="$work/root"
 mounted=()
