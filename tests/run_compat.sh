@@ -7,7 +7,7 @@ venv="${EDGECNN_COMPAT_VENV:-.venv-compat}"
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet "tflite-runtime==2.14.0" "numpy<2" "tflite>=2.10" \
-    "opencv-python-headless>=4.8,<5" "click>=8.1" "pytest>=7.4"
+    "opencv-python-headless>=4.8,<5" "click>=8.1" "pytest>=7.4" "paho-mqtt>=2,<3"
 "$venv/bin/python" -m pip install --quiet --no-deps -e .
 "$venv/bin/python" - <<'PY'
 import importlib.util as u
