@@ -18,7 +18,7 @@ from edgecnn.text import printable
 @click.option("--source", "-s", required=True,
               help="Camera index (0), /dev/videoN, picamera, a video file, an image or a folder of images, "
                    "or an rtsp:// / http:// stream.")
-@click.option("--roi", help="Where to classify: x,y,w,h in pixels, 'faces' (largest face, the same Haar "
+@click.option("--roi", help="Where to classify: x,y,w,h in pixels, 'faces' (largest face, the same BlazeFace "
                             "detector as `face unlock`) or 'full' (default).")
 @click.option("--smooth", "window", default=5, show_default=True, type=click.IntRange(min=1),
               help="Average scores over the last N frames before deciding a label.")
@@ -136,7 +136,7 @@ def region_finder(roi: str | None) -> Any:
 
     parsed = parse_roi(roi)
     if parsed == "faces":
-        from edgecnn.face.detect import FaceRegions, HaarDetector
+        from edgecnn.face.detect import FaceRegions
 
-        return FaceRegions(HaarDetector(eyes=False))
+        return FaceRegions()  # BlazeFace (Haar when it cannot load): the faces face unlock finds
     return FixedRegion(parsed) if isinstance(parsed, tuple) else None

@@ -12,7 +12,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import shared
 
+from edgecnn.face.blazeface import BlazeFaceDetector
 from edgecnn.face.detect import FaceCropper, NoFaceError, load_face
+from edgecnn.face.haar import HaarDetector
 from edgecnn.workstation.face.footage import background, compose
 
 
@@ -49,12 +51,14 @@ def test_the_largest_of_several_faces_comes_first() -> None:
     assert _inside(face.box, 200, 100, big.shape[1], big.shape[0])
 
 
-def test_coral_photo_has_four_faces_and_the_largest_is_a_front_one() -> None:
-    cropper = FaceCropper()
-    face = load_face(shared("coral", "face.jpg"), cropper)
-    assert face.faces_in_frame == 4
+@pytest.mark.parametrize("detector, faces", [(BlazeFaceDetector, 2), (HaarDetector, 4)])
+def test_coral_photo_faces_and_the_largest_is_a_front_one(detector, faces: int) -> None:
+    # BlazeFace short range is made for faces near the camera: it finds the two men in front and
+    # not the two small background faces the Haar cascades also find
+    face = load_face(shared("coral", "face.jpg"), FaceCropper(detector()))
+    assert face.faces_in_frame == faces
     x, y, w, h = face.box
-    assert w >= 100 and 100 <= x <= 260 and y <= 100  # one of the two men in front, not a background face
+    assert w >= 95 and 100 <= x <= 260 and y <= 105  # one of the two men in front, not a background face
 
 
 @pytest.mark.parametrize("degrees", [10, -10])
