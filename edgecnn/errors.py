@@ -52,3 +52,7 @@ def read_file(path: Path, what: str, error: type[EdgeCNNError] = EdgeCNNError) -
         return path.read_bytes()
     except OSError as exc:
         raise error(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+class SourceError(EdgeCNNError):
+    """A camera, stream, video or folder cannot be opened."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import struct
+import subprocess
 import sys
 import zlib
 from dataclasses import dataclass
@@ -113,3 +116,35 @@ def png_bomb(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def free_port(family: int = socket.AF_INET, host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(family) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def chromium() -> str:
+    """Debian's headless chromium (tests/run.sh installs it), or skip / fail in CI."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        if os.environ.get("CI"):
+            pytest.fail("chromium missing in CI: tests/run.sh installs Debian's chromium package")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    return found
+
+
+def browse(url: str, profile: Path, screenshot: Path | None = None, budget_ms: int = 3000) -> str:
+    """The DOM headless chromium builds for `url` after `budget_ms` of virtual time, and optionally
+    a screenshot of the page (800 x 900)."""
+    browser = chromium()
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=90).stdout
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([browser, *flags, "--window-size=800,900", f"--screenshot={screenshot}", url],
+                       capture_output=True, text=True, timeout=90)
+    return dom

@@ -35,6 +35,8 @@ def test_wheel_holds_the_package_and_its_recipes_only(wheel: Path) -> None:
         assert f"edgecnn/workstation/presets/{kind}/{recipe}.toml" in names
     assert "edgecnn/runtime/classify.py" in names and "edgecnn/workstation/training.py" in names
     assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "deploy/"))]
+    for shipped in ("blazeface_short_range.tflite", "LICENSE-mediapipe", "README.md"):  # face finder + licence
+        assert f"edgecnn/face/models/{shipped}" in names
 
 
 @pytest.mark.slow
@@ -52,6 +54,9 @@ def test_installed_wheel_trains_with_recipes_by_name(wheel: Path, tmp_path: Path
     edgecnn = str(env_dir / "bin" / "edgecnn")
     where = _run([str(py), "-c", "import edgecnn; print(edgecnn.__file__)"], tmp_path).stdout
     assert str(env_dir) in where and str(REPO) not in where  # the installed copy, not the checkout
+    finder = _run([str(py), "-c", "from edgecnn.face.detect import default_detector; print(default_detector().name)"],
+                  tmp_path)
+    assert finder.stdout.strip() == "blazeface" and "Haar" not in finder.stderr  # the shipped model loads
     _run([edgecnn, "train", "digits", "--recipe", "digits", "--epochs", "2", "--out", "d"], tmp_path)
     _run([edgecnn, "train", str(people), "--recipe", "faces", "--epochs", "2", "--out", "f"], tmp_path)
     card = (tmp_path / "f" / "card.json").read_text()

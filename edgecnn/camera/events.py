@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+import threading
+import time
 from collections import deque
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -47,15 +49,35 @@ class JsonLines:
 
 
 class RecentEvents:
-    """The latest `keep` events as dicts (newest first) for the web view, and how many there were."""
+    """The latest `keep` events for the web view (newest first), each with the wall-clock `time` it
+    was seen (Unix seconds) and, when one was given, the path of its thumbnail; and how many there
+    were. The loop writes, the HTTP threads read: a lock keeps them apart."""
 
     def __init__(self, keep: int = 20) -> None:
         self.latest: deque[dict[str, Any]] = deque(maxlen=keep)
+        self.thumbs: dict[int, bytes] = {}
         self.count = 0
+        self.lock = threading.Lock()
 
-    def emit(self, event: Event) -> None:
-        self.latest.appendleft(event.to_dict())
-        self.count += 1
+    def emit(self, event: Event, thumb: bytes = b"") -> None:
+        with self.lock:
+            self.count += 1
+            item = {**event.to_dict(), "seq": self.count, "time": round(time.time(), 3)}
+            if thumb:
+                item["thumbnail"] = f"/thumb/{self.count}.jpg"
+                self.thumbs[self.count] = thumb
+            self.latest.appendleft(item)
+            oldest = self.latest[-1]["seq"]
+            for seq in [s for s in self.thumbs if s < oldest]:
+                del self.thumbs[seq]
+
+    def items(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.latest)
+
+    def thumbnail(self, seq: int) -> bytes | None:
+        with self.lock:
+            return self.thumbs.get(seq)
 
 
 class Snapshots:

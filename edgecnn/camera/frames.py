@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from edgecnn.camera.capture import LatestFrameCapture
+from edgecnn.camera.picamera import Paired
 from edgecnn.camera.sources import Source
 
 FILE_FPS = 10.0  # clock for files and folders that do not say their frame rate
@@ -34,6 +35,7 @@ class Frame:
     t: float
     bgr: np.ndarray
     wait: float = 0.0
+    small: np.ndarray | None = None  # the same view scaled down by the camera (Pi camera lores stream)
 
 
 def install_stop_signals(stop: threading.Event) -> dict[int, Any]:
@@ -102,12 +104,15 @@ class FrameStream:
                 read += 1
                 if bgr is None:
                     return
+            small = None
+            if isinstance(bgr, Paired):
+                bgr, small = bgr.main, bgr.small
             wait = time.perf_counter() - t0
             t = t0 - start if self.source.live else seq / self.fps
             if self.duration and t >= self.duration:
                 return
             self.delivered += 1
-            yield Frame(seq, t, bgr, wait)
+            yield Frame(seq, t, bgr, wait, small)
 
 
 @contextmanager

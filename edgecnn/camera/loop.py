@@ -15,7 +15,7 @@ import numpy as np
 from edgecnn.camera.events import Fanout, JsonLines, RecentEvents, Snapshots
 from edgecnn.camera.frames import Frame, FrameStream, frames
 from edgecnn.camera.mqtt import MqttSink, parse_mqtt_url
-from edgecnn.camera.overlay import draw, draw_detections, encode_jpeg, gui_available
+from edgecnn.camera.overlay import draw, draw_detections, encode_jpeg, gui_available, thumbnail
 from edgecnn.camera.perception import Classifying, Detecting, Perception, Seen
 from edgecnn.camera.regions import RegionFinder
 from edgecnn.camera.smoothing import Smoother
@@ -66,6 +66,7 @@ class DetectOptions:
 
 
 log = logging.getLogger(__name__)
+KEEP_FRACTION = 0.5  # a detection scoring half of --threshold continues a track, never starts one
 
 
 class CameraLoop:
@@ -78,6 +79,9 @@ class CameraLoop:
         self.server_addr = parse_serve(opts.serve) if opts.serve else None
         self.source = source or open_source(opts.source)
         self.perception = self._perception(regions)
+        size = self.perception.input_size()
+        if size is not None and hasattr(self.source, "want_small"):  # the Pi camera scales for the model
+            self.source.want_small(*size)
         self.mqtt_target = parse_mqtt_url(opts.mqtt, opts.mqtt_password_file, opts.mqtt_ca) if opts.mqtt else None
         self.mqtt: MqttSink | None = None
         self.timer = StageTimer()
@@ -88,6 +92,7 @@ class CameraLoop:
         self.recent = RecentEvents()
         self.snapshots = Snapshots(opts.snapshots) if opts.snapshots else None
         self.best: dict[int, bytes] = {}  # each live track's best-scoring annotated frame (JPEG)
+        self.thumbs: dict[int, bytes] = {}  # each live track's latest thumbnail (JPEG) for the web view
         self.url: str | None = None
         self.show = opts.window_view and gui_available()
 
@@ -98,9 +103,11 @@ class CameraLoop:
         if is_detector(model):
             if regions is not None:
                 raise EdgeCNNUsageError("--roi is for classifiers; a detector looks at the whole frame")
-            detector = ObjectDetector(model, labels=o.labels, mean=o.mean, std=o.std, threshold=o.threshold,
-                                      iou=0.5 if o.iou is None else o.iou, max_detections=o.max_detections or 100)
-            return Detecting(detector, Tracker(o.min_frames, o.max_missed), areas)
+            # weaker detections (down to KEEP_FRACTION of --threshold) only keep existing tracks alive
+            detector = ObjectDetector(model, labels=o.labels, mean=o.mean, std=o.std,
+                                      threshold=o.threshold * KEEP_FRACTION, iou=0.5 if o.iou is None else o.iou,
+                                      max_detections=o.max_detections or 100)
+            return Detecting(detector, Tracker(o.min_frames, o.max_missed, start_score=o.threshold), areas)
         if o.iou is not None or o.max_detections is not None or areas.zones or areas.lines:
             raise EdgeCNNUsageError(f"--iou, --max-detections, --zone and --line are for detectors; "
                                     f"{model.path.name} is a classifier")
@@ -121,13 +128,13 @@ class CameraLoop:
                 **({"mqtt": self.mqtt.stats()} if self.mqtt else {}),
                 "dropped": s.dropped if s else 0, "reconnects": s.reconnects if s else 0,
                 "failed_reads": s.failed_reads if s else 0, "events_total": self.recent.count,
-                "events": list(self.recent.latest), "timings": self.timer.summary()}
+                "events": self.recent.items(), "timings": self.timer.summary(), "url": self.url}
 
     def run(self) -> dict[str, Any]:
         """Run until the source ends, --max-frames / --duration, Ctrl-C or SIGTERM; return the status."""
         server = view = None
         lines = JsonLines(self.opts.events)
-        sinks: list[Any] = [lines, self.recent]
+        sinks: list[Any] = [lines]
         try:
             if self.mqtt_target is not None:
                 o = self.opts
@@ -137,7 +144,7 @@ class CameraLoop:
                 sinks.append(self.mqtt)
             sink = Fanout(*sinks)
             if self.server_addr:
-                view = LiveView(self.status)
+                view = LiveView(self.status, self.recent.thumbnail)
                 server = WebServer(*self.server_addr, view, self.opts.allow_hosts)
                 self.url = server.url
                 log.info(f"web view: {server.url}")
@@ -152,10 +159,12 @@ class CameraLoop:
                         last = frame.index
                         for event in self.step(frame, view):
                             sink.emit(event)
+                            self._remember(event, frame.bgr)
                 finally:
                     self.timer.stop()
                     for event in self._with_snapshots(self.perception.finish(last)):
                         sink.emit(event)
+                        self._remember(event, None)
         finally:
             if server:
                 server.close()
@@ -167,7 +176,7 @@ class CameraLoop:
     def step(self, frame: Frame, view: LiveView | None) -> list[Any]:
         """One frame through every stage; the events it caused."""
         t1 = time.perf_counter()
-        prepared = self.perception.preprocess(frame.bgr)
+        prepared = self.perception.preprocess(frame.bgr, frame.small)
         t2 = time.perf_counter()
         raw = self.perception.invoke(prepared)
         t3 = time.perf_counter()
@@ -207,6 +216,15 @@ class CameraLoop:
                 self.mqtt.snapshot(e.label, jpeg)
             out.append(e)
         return out
+
+    def _remember(self, event: Any, bgr: np.ndarray | None) -> None:
+        """Into the web view's recent events, with a thumbnail of the object: cut from this frame for
+        new / update, the track's last one for end (by then the object has left the frame)."""
+        if event.type == "end" or bgr is None:
+            thumb = self.thumbs.pop(event.id, b"")
+        else:
+            thumb = self.thumbs[event.id] = thumbnail(bgr, event.box) or self.thumbs.get(event.id, b"")
+        self.recent.emit(event, thumb)
 
     def _labels(self) -> tuple[str, ...]:
         p = self.perception

@@ -90,6 +90,24 @@ def gui_available() -> bool:
     return False
 
 
+def thumbnail(frame: np.ndarray, box: Sequence[float], size: int = 96) -> bytes:
+    """A small JPEG of what `box` (x0, y0, x1, y1, pixels) holds, with a tenth of context around it;
+    b"" when the box lies outside the frame."""
+    h, w = frame.shape[:2]
+    x0, y0, x1, y1 = (float(v) for v in box)
+    pad = 0.1 * max(x1 - x0, y1 - y0)
+    left, top = max(0, int(x0 - pad)), max(0, int(y0 - pad))
+    right, bottom = min(w, int(np.ceil(x1 + pad))), min(h, int(np.ceil(y1 + pad)))
+    if right <= left or bottom <= top:
+        return b""
+    crop = frame[top:bottom, left:right]
+    scale = size / max(crop.shape[:2])
+    if scale < 1:
+        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
+                          interpolation=cv2.INTER_AREA)
+    return encode_jpeg(crop, 75)
+
+
 def encode_jpeg(frame: np.ndarray, quality: int = 80) -> bytes:
     ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return buf.tobytes() if ok else b""

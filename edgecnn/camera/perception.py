@@ -16,7 +16,7 @@ from edgecnn.camera.smoothing import Smoother
 from edgecnn.camera.tracking import LabelTracker, Track, Tracker, TrackEvent
 from edgecnn.camera.zones import Areas
 from edgecnn.runtime import Classifier
-from edgecnn.runtime.detection import Detection, ObjectDetector
+from edgecnn.runtime.detection import Detection, Letterbox, ObjectDetector
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ class Seen:
 
 
 class Perception(Protocol):
-    def preprocess(self, bgr: np.ndarray) -> Any: ...
+    def input_size(self) -> tuple[int, int] | None: ...  # (w, h) a whole-frame model reads, else None
+    def preprocess(self, bgr: np.ndarray, small: np.ndarray | None = None) -> Any: ...
     def invoke(self, prepared: Any) -> Any: ...
     def postprocess(self, prepared: Any, raw: Any, index: int, t: float) -> Seen: ...
     def finish(self, index: int) -> list[TrackEvent]: ...
@@ -48,10 +49,18 @@ class Classifying:
                  tracker: LabelTracker) -> None:
         self.clf, self.regions, self.smoother, self.tracker = clf, regions, smoother, tracker
 
-    def preprocess(self, bgr: np.ndarray) -> tuple[Region | None, np.ndarray | None, tuple[int, int]]:
-        found = self.regions.find(bgr) if self.regions is not None else []
+    def input_size(self) -> tuple[int, int] | None:
+        return (self.clf.width, self.clf.height) if self.regions is None else None
+
+    def preprocess(self, bgr: np.ndarray, small: np.ndarray | None = None) -> tuple[Region | None, np.ndarray | None,
+                                                                                     tuple[int, int]]:
+        """`small` (the same view, fewer pixels) is used for a whole-frame classifier; regions are
+        found and cropped in the full frame."""
+        if self.regions is None:
+            return None, self.clf.preprocess(bgr if small is None else small, bgr=True), bgr.shape[:2]
+        found = self.regions.find(bgr)
         region = found[0] if found else None
-        patch = crop(bgr, region) if region is not None or self.regions is None else None
+        patch = crop(bgr, region) if region is not None else None
         return region, None if patch is None else self.clf.preprocess(patch, bgr=True), bgr.shape[:2]
 
     def invoke(self, prepared: tuple[Region | None, np.ndarray | None, Any]) -> np.ndarray | None:
@@ -81,8 +90,17 @@ class Detecting:
         self.detector, self.tracker, self.areas = detector, tracker, areas
         tracker.zones_of = areas.zones_of
 
-    def preprocess(self, bgr: np.ndarray) -> Any:
-        return self.detector.preprocess(bgr, bgr=True)
+    def input_size(self) -> tuple[int, int] | None:
+        return self.detector.width, self.detector.height
+
+    def preprocess(self, bgr: np.ndarray, small: np.ndarray | None = None) -> Any:
+        """From `small` when given (the same view, scaled down by the camera): the input is made
+        from it, and boxes map back to the full frame."""
+        if small is None:
+            return self.detector.preprocess(bgr, bgr=True)
+        h, w = bgr.shape[:2]
+        tensor, _ = self.detector.preprocess(small, bgr=True)
+        return tensor, Letterbox.fit(h, w, self.detector.height, self.detector.width, self.detector.decoder.fit)
 
     def invoke(self, prepared: Any) -> list[np.ndarray]:
         return self.detector.invoke(prepared[0])
@@ -100,7 +118,8 @@ class Detecting:
         fresh = {e.id for e in events if e.type == "new"}
         improved = tuple(tr.id for tr in confirmed
                          if tr.missed == 0 and (tr.id in fresh or tr.top_score > best.get(tr.id, -1.0)))
-        return Seen(detections=tuple(found), tracks=tuple(confirmed), events=tuple(events), improved=improved,
+        shown = tuple(d for d in found if d.score >= self.tracker.start_score)  # the weak ones only kept tracks
+        return Seen(detections=shown, tracks=tuple(confirmed), events=tuple(events), improved=improved,
                     counts=self.areas.counts(confirmed))
 
     def finish(self, index: int) -> list[TrackEvent]:

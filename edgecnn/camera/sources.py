@@ -15,15 +15,14 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
+from edgecnn.camera.picamera import PiCameraSource
+from edgecnn.errors import EdgeCNNUsageError, SourceError
 from edgecnn.images import ImageError, is_image_file, list_images, load_image
 
 log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mjpg", ".mjpeg", ".h264")
 
 
-class SourceError(EdgeCNNError):
-    """A source cannot be opened."""
 
 
 class Source(Protocol):
@@ -100,45 +99,6 @@ class FolderSource:
 
     def close(self) -> None:
         self.files = []
-
-
-class PiCameraSource:
-    """The Raspberry Pi camera through picamera2 (Debian's python3-picamera2), low-res stream."""
-
-    def __init__(self, size: tuple[int, int] = (640, 480)) -> None:
-        self.size, self.live, self.fps, self.name = size, True, 0.0, "Pi camera (picamera2)"
-        self.cam = None
-
-    def open(self) -> None:
-        try:
-            from picamera2 import Picamera2  # type: ignore[import-not-found]
-        except ImportError:
-            raise SourceError("picamera2 is not installed: sudo apt-get install python3-picamera2 "
-                              "(and a venv made with --system-site-packages, see deploy/pi)") from None
-        try:
-            self.cam = Picamera2()
-            config = self.cam.create_video_configuration(main={"size": self.size, "format": "RGB888"})
-            self.cam.configure(config)
-            self.cam.start()
-        except Exception as exc:  # libcamera raises RuntimeError/IndexError when no camera is attached
-            self.cam = None
-            raise SourceError(f"cannot open the Pi camera: {exc}") from None
-
-    def read(self) -> np.ndarray | None:
-        if self.cam is None:
-            return None
-        try:
-            return self.cam.capture_array("main")  # RGB888 in picamera2 is BGR in memory
-        except Exception:  # a camera that stops answering counts as a failed read
-            return None
-
-    def close(self) -> None:
-        if self.cam is not None:
-            try:
-                self.cam.stop()
-                self.cam.close()
-            finally:
-                self.cam = None
 
 
 def _quiet_opencv() -> None:

@@ -9,7 +9,7 @@ change, a better best score, or entering / leaving a zone is an `update`.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,15 +79,24 @@ class Track:
                           self.start_time, end, self.zones, frame, changes)
 
 
+SAME_PLACE = 0.6  # IoU above which two boxes of one frame are one object read as two classes
+
+
 class Tracker:
     """Feed `update(boxes, scores, classes, labels, frame, t)` once per frame; it returns the events
-    and keeps `tracks` (tentative and confirmed)."""
+    and keeps `tracks` (tentative and confirmed).
+
+    Two-stage association (as ByteTrack): detections scoring at least `start_score` are matched to
+    every track first and only they start new tracks; weaker ones can then only continue a
+    confirmed track that found nothing better. A false positive hovering below the threshold never
+    becomes an object, and a real one whose score dips keeps its id instead of ending.
+    """
 
     def __init__(self, min_frames: int = 3, max_missed: int = 10, iou: float = 0.2,
-                 zones_of: Callable[[np.ndarray], tuple[str, ...]] | None = None) -> None:
+                 zones_of: Callable[[np.ndarray], tuple[str, ...]] | None = None, start_score: float = 0.0) -> None:
         if min_frames < 1 or max_missed < 0 or not 0 <= iou < 1:
             raise ValueError("need min_frames >= 1, max_missed >= 0 and 0 <= iou < 1")
-        self.min_frames, self.max_missed, self.iou = min_frames, max_missed, iou
+        self.min_frames, self.max_missed, self.iou, self.start_score = min_frames, max_missed, iou, start_score
         self.zones_of = zones_of or (lambda box: ())
         self.tracks: list[Track] = []
         self._ids = itertools.count(1)
@@ -99,16 +108,28 @@ class Tracker:
     def update(self, boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, labels: list[str], frame: int,
                t: float) -> list[TrackEvent]:
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-        matches, fresh = self._match(boxes, np.asarray(classes))
+        scores, classes = np.asarray(scores, np.float64).reshape(-1), np.asarray(classes).reshape(-1)
+        strong = scores >= self.start_score
+        matches = self._match(range(len(self.tracks)), np.flatnonzero(strong), boxes, classes)
+        taken = {i for i, _ in matches}
+        rest = [i for i, tr in enumerate(self.tracks) if i not in taken and tr.confirmed]
+        matches += self._match(rest, np.flatnonzero(~strong), boxes, classes)
         events: list[TrackEvent] = []
-        for track_i, det_i in matches:
-            events += self._hit(self.tracks[track_i], boxes[det_i], float(scores[det_i]), int(classes[det_i]),
-                                labels, frame, t)
+        for track_i, det_i in matches:  # a weak detection moves a track; its class is no vote on the label
+            index = int(classes[det_i]) if strong[det_i] else self.tracks[track_i].index
+            events += self._hit(self.tracks[track_i], boxes[det_i], float(scores[det_i]), index, labels, frame, t)
         matched = {i for i, _ in matches}
         for i, track in enumerate(self.tracks):
             if i not in matched:
                 track.missed += 1
-        for d in fresh:
+        used = {d for _, d in matches}
+        claimed = [boxes[d] for d in used]
+        for d in sorted(np.flatnonzero(strong), key=lambda i: -scores[i]):
+            if d in used:
+                continue
+            if claimed and iou_matrix(boxes[d][None], np.array(claimed)).max() >= SAME_PLACE:
+                continue  # another class's box on an object already accounted for: not a second object
+            claimed.append(boxes[d])
             k = int(classes[d])
             self.tracks.append(Track(next(self._ids), labels[k], k, boxes[d], float(scores[d]), t, frame,
                                      top_score=float(scores[d]), zones=self.zones_of(boxes[d]), last_time=t,
@@ -116,23 +137,29 @@ class Tracker:
             events += self._maybe_confirm(self.tracks[-1], frame)
         return events + self._expire(frame)
 
-    def _match(self, boxes: np.ndarray, classes: np.ndarray) -> tuple[list[tuple[int, int]], list[int]]:
-        """Greedy by IoU with each track's predicted box; a detection of another class counts half
-        (two objects crossing swap ids less often, a misread label still matches)."""
-        if not self.tracks or not len(boxes):
-            return [], list(range(len(boxes)))
-        overlap = iou_matrix(np.stack([t.predicted() for t in self.tracks]), boxes)
-        same = np.array([t.index for t in self.tracks])[:, None] == classes.reshape(1, -1)
+    def _match(self, tracks: Iterable[int], dets: np.ndarray, boxes: np.ndarray,
+               classes: np.ndarray) -> list[tuple[int, int]]:
+        """(track, detection) pairs, greedy by IoU with each track's predicted box; a detection of
+        another class counts half (two objects crossing swap ids less often, a misread label still
+        matches)."""
+        tracks = list(tracks)
+        if not tracks or not len(dets):
+            return []
+        overlap = iou_matrix(np.stack([self.tracks[i].predicted() for i in tracks]), boxes[dets])
+        same = np.array([self.tracks[i].index for i in tracks])[:, None] == classes[dets].reshape(1, -1)
         overlap = np.where(same, overlap, overlap * 0.5)
-        pairs = []
+        pairs: list[tuple[int, int]] = []
+        used_t: set[int] = set()
+        used_d: set[int] = set()
         for flat in np.argsort(-overlap, axis=None):
             ti, di = divmod(int(flat), overlap.shape[1])
             if overlap[ti, di] < self.iou:
                 break
-            if all(ti != a and di != b for a, b in pairs):
-                pairs.append((ti, di))
-        used = {b for _, b in pairs}
-        return pairs, [d for d in range(len(boxes)) if d not in used]
+            if ti not in used_t and di not in used_d:
+                used_t.add(ti)
+                used_d.add(di)
+                pairs.append((tracks[ti], int(dets[di])))
+        return pairs
 
     def _hit(self, track: Track, box: np.ndarray, score: float, index: int, labels: list[str], frame: int,
              t: float) -> list[TrackEvent]:
@@ -195,6 +222,7 @@ class LabelTracker:
         self._ids = itertools.count(1)
         self._candidate: str | None = None
         self._held = 0
+        self._since = (0, 0.0)
 
     @property
     def confirmed(self) -> list[Track]:
@@ -202,12 +230,15 @@ class LabelTracker:
 
     def update(self, label: str | None, score: float, box: np.ndarray, frame: int, t: float) -> list[TrackEvent]:
         self._held = self._held + 1 if label is not None and label == self._candidate else int(label is not None)
+        if self._held == 1:
+            self._since = (frame, t)  # the visit starts with the first frame of the label that holds
         self._candidate = label
         track = self.track
         if track is None:
             if label is not None and self._held >= self.min_frames:
-                self.track = Track(next(self._ids), label, 0, box, score, t, frame, confirmed=True, top_score=score,
-                                   reported_top=score, last_time=t, last_frame=frame)
+                first, start = self._since
+                self.track = Track(next(self._ids), label, 0, box, score, start, first, confirmed=True,
+                                   top_score=score, reported_top=score, last_time=t, last_frame=frame)
                 return [self.track.event("new", frame)]
             return []
         if label is None:

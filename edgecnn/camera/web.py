@@ -1,64 +1,25 @@
-"""The web view: an MJPEG stream of annotated frames, a status page, and /status as JSON."""
+"""The web view: an MJPEG stream of annotated frames, a status page (counts, stage timings, recent
+events with thumbnails), /status as JSON and /thumb/N.jpg for the events' thumbnails."""
 
 from __future__ import annotations
 
 import errno
 import ipaddress
 import json
+import re
 import secrets
 import socket
 import threading
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from typing import Any
 
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
 
 BOUNDARY = "edgecnnframe"
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>edgecnn detect</title>
-<style>body{font-family:sans-serif;margin:1em;background:#111;color:#eee}
-#live{max-width:100%;border:1px solid #444}td,th{padding:2px 8px;text-align:left}</style></head>
-<body><h1>edgecnn detect</h1>
-<p id="state">connecting...</p>
-<div id="frame"></div>
-<h2>latest events</h2>
-<table><thead><tr><th>frame</th><th>event</th><th>label</th><th>score</th></tr></thead>
-<tbody id="events"></tbody></table>
-<script nonce="NONCE">
-window.addEventListener("load", function () {
-  var img = document.createElement("img");
-  img.id = "live"; img.alt = "live view"; img.src = "/stream.mjpg";
-  document.getElementById("frame").appendChild(img);
-  setInterval(function () {
-    if (img.naturalWidth > 0) {
-      document.body.dataset.live = "yes";
-      img.dataset.size = img.naturalWidth + "x" + img.naturalHeight;
-    }
-  }, 200);
-  function cell(row, text) {  // model labels are untrusted: always text, never markup
-    var td = document.createElement("td");
-    td.textContent = String(text);
-    row.appendChild(td);
-  }
-  function poll() {
-    fetch("/status").then(function (r) { return r.json(); }).then(function (s) {
-      document.getElementById("state").textContent = s.source + ": " + s.frames + " frames, " +
-        s.fps.toFixed(1) + " fps, label " + (s.label || "-");
-      var body = document.getElementById("events");
-      body.replaceChildren();
-      s.events.forEach(function (e) {
-        var row = document.createElement("tr");
-        row.className = "event";
-        cell(row, e.frame); cell(row, e.event); cell(row, e.label || e.previous); cell(row, e.score.toFixed(2));
-        body.appendChild(row);
-      });
-    }).catch(function () {});
-  }
-  poll(); setInterval(poll, 500);
-});
-</script></body></html>
-"""
+PAGE = "page.html"  # beside this module; NONCE is replaced per server
+THUMB = re.compile(r"/thumb/([0-9]{1,12})\.jpg")
 
 
 def allowed_hosts(bound: str, extra: Iterable[str] = ()) -> frozenset[str]:
@@ -102,8 +63,10 @@ def parse_serve(text: str) -> tuple[str, int]:
 class LiveView:
     """Latest JPEG and a status callback shared between the loop and the HTTP threads."""
 
-    def __init__(self, status: Callable[[], dict[str, Any]], max_fps: float = 15.0) -> None:
+    def __init__(self, status: Callable[[], dict[str, Any]],
+                 thumbnail: Callable[[int], bytes | None] = lambda seq: None, max_fps: float = 15.0) -> None:
         self.status = status
+        self.thumbnail = thumbnail
         self.jpeg = b""
         self.seq = 0
         self.cond = threading.Condition()
@@ -132,7 +95,7 @@ class LiveView:
 
 def _handler(view: LiveView, allowed: frozenset[str]) -> type[BaseHTTPRequestHandler]:
     nonce = secrets.token_urlsafe(16)
-    page = PAGE.replace("NONCE", nonce).encode()
+    page = resources.files("edgecnn.camera").joinpath(PAGE).read_text(encoding="utf-8").replace("NONCE", nonce).encode()
     policy = f"default-src 'self'; img-src 'self'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'"
 
     class Handler(BaseHTTPRequestHandler):
@@ -162,6 +125,8 @@ def _handler(view: LiveView, allowed: frozenset[str]) -> type[BaseHTTPRequestHan
                 self._send(view.jpeg, "image/jpeg")
             elif path == "/stream.mjpg":
                 self._stream()
+            elif (m := THUMB.fullmatch(path)) and (thumb := view.thumbnail(int(m.group(1)))):
+                self._send(thumb, "image/jpeg")
             else:
                 self._send(b"not found\n", "text/plain", 404)
 

@@ -23,7 +23,8 @@ from edgecnn.text import printable
 @click.option("--smooth", "window", default=5, show_default=True, type=click.IntRange(min=1),
               help="Average scores over the last N frames before deciding a label.")
 @click.option("--threshold", default=0.5, show_default=True, type=Finite(0, 1),
-              help="Classifiers: the smoothed score a label needs. Detectors: the score a box needs.")
+              help="Classifiers: the smoothed score a label needs. Detectors: the score a box needs to be shown "
+                   "and to start an object; boxes down to half of it only keep an object already tracked.")
 @click.option("--iou", type=Finite(0, 1), help="Detectors: boxes overlapping more than this are one [0.5].")
 @click.option("--max-detections", type=click.IntRange(1, 10000), help="Detectors: at most this many boxes [100].")
 @click.option("--ignore", multiple=True, default=("background",), show_default=True,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from conftest import assert_one_clear_error, error_lines, png_bomb, shared
+from conftest import assert_one_clear_error, browse, chromium, error_lines, free_port, png_bomb, shared
 
 HOSTILE = ["<img src=x onerror=\"document.title='pwned'\">", "../../../escaped", "cat/dog", "nul\x00byte",
            "\x1b[2J\x1b[31mred", "x" * 100_000]
@@ -41,15 +41,9 @@ def _video(path: Path, frames: int = 100) -> Path:
     return path
 
 
-def _free_port(family: int = socket.AF_INET, host: str = "127.0.0.1") -> int:
-    with socket.socket(family) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
 def _serve(tmp: Path, host: str = "127.0.0.1", *extra: str, labels: Path | None = None) -> tuple[subprocess.Popen, int]:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    port = _free_port(family, host)
+    port = free_port(family, host)
     shown = f"[{host}]" if ":" in host else host
     cmd = [sys.executable, "-m", "edgecnn", "detect", str(_model()), "--source", str(_video(tmp / "v.avi")),
            "--realtime", "--duration", "60", "--threshold", "0", "--serve", f"{shown}:{port}",
@@ -84,27 +78,14 @@ def _stop(proc: subprocess.Popen) -> str:
     return proc.communicate(timeout=30)[1]
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        if os.environ.get("CI"):
-            pytest.fail("chromium missing in CI: tests/run.sh installs Debian's chromium package")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    return found
-
-
 def test_defect02_hostile_label_is_text_in_the_status_page(tmp_path: Path) -> None:
-    browser = _chromium()
+    chromium()
     proc, port = _serve(tmp_path, labels=_labels(tmp_path, HOSTILE[0]))
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and b"onerror" not in _get("127.0.0.1", port, "/status", "127.0.0.1")[1]:
             time.sleep(0.3)
-        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000", "--dump-dom"]
-        dom = subprocess.run([browser, *flags, f"http://127.0.0.1:{port}/"], capture_output=True, text=True,
-                             timeout=90).stdout
+        dom = browse(f"http://127.0.0.1:{port}/", tmp_path / "profile")
     finally:
         _stop(proc)
     assert 'class="event"' in dom, dom[-2000:]
@@ -215,7 +196,7 @@ def test_defect12_roi_outside_the_frame_is_a_usage_error(run_cli, tmp_path: Path
 
 def test_defect12_serve_on_ipv6_loopback(tmp_path: Path) -> None:
     try:
-        _free_port(socket.AF_INET6, "::1")
+        free_port(socket.AF_INET6, "::1")
     except OSError:
         pytest.skip("no IPv6 loopback on this machine")
     proc, port = _serve(tmp_path, "::1")

@@ -14,28 +14,28 @@ from pathlib import Path
 
 import cv2
 import pytest
-from conftest import assert_one_clear_error, shared
+from conftest import assert_one_clear_error, free_port, shared
 
 paho = pytest.importorskip("paho.mqtt.client", reason="MQTT tests need paho-mqtt (the mqtt extra)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Broker:
-    def __init__(self, port: int) -> None:
+    """Debian's mosquitto on 127.0.0.1 with persistence on: a subscriber's session and the QoS 1
+    messages queued for it survive a restart, as on a real home-automation broker."""
+
+    def __init__(self, port: int, folder: Path) -> None:
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(exe).exists():
             if os.environ.get("CI"):
                 pytest.fail("mosquitto missing in CI: tests/run.sh installs Debian's mosquitto package")
             pytest.skip("mosquitto not installed (apt-get install mosquitto)")
+        self.config = folder / "mosquitto.conf"
+        self.config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                               f"persistence_location {folder}/\n")
         self.exe, self.port, self.proc = exe, port, None
 
     def start(self) -> Broker:
-        self.proc = subprocess.Popen([self.exe, "-p", str(self.port)], stdout=subprocess.DEVNULL,
+        self.proc = subprocess.Popen([self.exe, "-c", str(self.config)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -54,11 +54,14 @@ class Broker:
 
 
 class Listener:
-    """A subscriber that reconnects and keeps every message of PREFIX/#."""
+    """A subscriber that reconnects and keeps every message of PREFIX/#. Its session is persistent
+    (clean_session off, QoS 1): what is published while it is away -- the broker restarted and the
+    camera reconnected first -- waits for it instead of being lost."""
 
     def __init__(self, port: int, prefix: str) -> None:
         self.messages: list[tuple[str, bytes]] = []
-        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="edgecnn-test-listener")
+        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="edgecnn-test-listener",
+                             clean_session=False)
         client.on_connect = lambda c, *_: c.subscribe(f"{prefix}/#", qos=1)
         client.on_message = lambda c, u, m: self.messages.append((m.topic, m.payload))
         client.reconnect_delay_set(0.2, 1)
@@ -87,8 +90,8 @@ def _video(path: Path, seconds: int = 14) -> Path:
 def test_events_arrive_once_in_order_and_the_loop_survives_a_broker_restart(tmp_path: Path, report_metric) -> None:
     from edgecnn.camera.loop import CameraLoop, DetectOptions
 
-    port = _free_port()
-    broker = Broker(port).start()
+    port = free_port()
+    broker = Broker(port, tmp_path).start()
     listener = Listener(port, "cam")
     times: list[float] = []
     outage = {}
@@ -136,7 +139,7 @@ def test_events_arrive_once_in_order_and_the_loop_survives_a_broker_restart(tmp_
 
 def test_broker_unreachable_at_start_the_loop_still_runs(tmp_path: Path, run_cli) -> None:
     r = run_cli("detect", shared("coral", "mobilenet_v1_0.25_128_quant.tflite"), "--source", shared("coral"),
-                "--mqtt", f"mqtt://127.0.0.1:{_free_port()}/cam", "--events", tmp_path / "e.jsonl", "--no-window")
+                "--mqtt", f"mqtt://127.0.0.1:{free_port()}/cam", "--events", tmp_path / "e.jsonl", "--no-window")
     assert r.code == 0, r.err
     assert "does not answer" in r.err and "dropped" in r.err
 

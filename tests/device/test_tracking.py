@@ -95,3 +95,31 @@ def test_classifier_label_is_one_track_per_visit() -> None:
     labels = [None] * 5 + (["cat", None] * 10) + ["cat"] * 10 + [None] * 10 + ["dog"] * 6 + [None] * 10
     events = [e for i, lab in enumerate(labels) for e in tracker.update(lab, 0.9, box, i, i / 10)]
     assert [(e.type, e.label) for e in events] == [("new", "cat"), ("end", "cat"), ("new", "dog"), ("end", "dog")]
+    new_dog, end_dog = events[2:]
+    assert new_dog.start_time == pytest.approx(4.5) and new_dog.frame == 47  # first dog frame 45, held 3 frames
+    assert end_dog.end_time == pytest.approx(5.0)  # the last frame it was seen
+
+
+def test_weak_detections_continue_objects_but_never_start_one() -> None:
+    """Two stages: a false positive at 0.3 (under --threshold 0.5) never becomes an object; a real
+    object whose score dips to 0.3 for a while keeps its id instead of ending and coming back."""
+    ghost = (100, 100, 130, 130, 0.3)
+    frames = [[(i, 10, i + 30, 40, 0.9 if i < 10 or i >= 40 else 0.3), ghost] for i in range(60)]
+    events = _run(Tracker(min_frames=3, max_missed=5, start_score=0.5), frames)
+    assert [(e.type, e.id) for e in events if e.type != "update"] == [("new", 1), ("end", 1)]
+    assert all(e.box[0] < 100 for e in events)  # nothing about the ghost
+    again = _run(Tracker(min_frames=3, max_missed=5, start_score=0.0), frames)  # one stage: the ghost is an object
+    assert len({e.id for e in again}) == 2
+
+
+def test_weak_detections_do_not_vote_on_the_label() -> None:
+    frames = [[(0, 0, 10, 10, 0.9, 0)]] * 5 + [[(0, 0, 10, 10, 0.4, 1)]] * 10
+    events = _run(Tracker(min_frames=3, max_missed=10, start_score=0.5), frames)
+    assert not [e for e in events if "label" in e.changes] and events[-1].label == "cat"
+
+
+def test_one_object_read_as_two_classes_is_one_object() -> None:
+    """Per-class NMS leaves a circle and a square on the same spot: one track, not two."""
+    frames = [[(i, 10, i + 30, 40, 0.8, 0), (i + 1, 10, i + 31, 41, 0.7, 1)] for i in range(20)]
+    events = _run(Tracker(min_frames=3, max_missed=5, start_score=0.5), frames)
+    assert [e.type for e in events if e.type != "update"] == ["new", "end"]

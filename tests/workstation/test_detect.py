@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import assert_one_clear_error
+from conftest import assert_one_clear_error, browse, chromium, free_port
 
 pytest.importorskip("tensorflow", reason="training the test model needs pip install 'edgecnn[train]'")
 
@@ -87,15 +86,16 @@ def test_events_match_the_ground_truth(scene: dict, run_cli, tmp_path: Path, rep
     expected = []
     for label, _ in TIMELINE:
         if label is not None:
-            expected += [("appear", label), ("disappear", None)]
-    assert [(e["event"], e["label"]) for e in events] == expected
-    labels, current, by_frame = [], None, {e["frame"]: e["label"] for e in events}
-    for f in range(len(scene["truth"])):
-        current = by_frame.get(f, current)
-        labels.append(current)
+            expected += [("new", label), ("end", label)]  # one event pair per visit
+    assert [(e["type"], e["label"]) for e in events] == expected
+    assert [e["id"] for e in events] == [1, 1, 2, 2, 3, 3]
+    labels: list[str | None] = [None] * len(scene["truth"])
+    for new, end in zip(events[::2], events[1::2], strict=True):  # a visit: first to last frame seen
+        first, last = round(new["start_time"] * 30), round(end["end_time"] * 30)  # the video has 30 fps
+        labels[first:last + 1] = [new["label"]] * (last + 1 - first)
     right = sum(a == b for a, b in zip(labels, scene["truth"], strict=True)) / len(scene["truth"])
     assert right >= 0.95, right
-    assert len(list((tmp_path / "snaps").glob("*.jpg"))) == len(events)
+    assert len(list((tmp_path / "snaps").glob("*.jpg"))) == len(events) // 2  # the best shot of each visit
     status = json.loads(summary.read_text())
     assert status["timings"]["frames"] == len(scene["truth"])
     assert set(status["timings"]["stages"]) == {"capture_wait", "preprocess", "inference", "postprocess",
@@ -139,12 +139,6 @@ def test_source_that_fails_then_recovers(scene: dict) -> None:
     assert status["frames"] == 60  # the loop went on after the source came back
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_bad_inputs(scene: dict, run_cli, tmp_path: Path) -> None:
     model, video = scene["model"], scene["video"]
     assert_one_clear_error(run_cli("detect", model, "--source", "nonsense-source"), 2, "unknown source")
@@ -160,18 +154,9 @@ def test_bad_inputs(scene: dict, run_cli, tmp_path: Path) -> None:
         assert_one_clear_error(r, 1, f"port {port}", "already in use")
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        if os.environ.get("CI"):
-            pytest.fail("chromium missing in CI: tests/run.sh installs Debian's chromium package")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    return found
-
-
 def test_web_view_in_headless_chromium(scene: dict, tmp_path: Path, report_metric) -> None:
-    browser = _chromium()
-    port = _free_port()
+    chromium()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "edgecnn", "detect", str(scene["model"]), "--source",
                              str(scene["video"]), "--roi", ",".join(map(str, ROI)), "--realtime",
                              "--duration", "60", "--serve", f"127.0.0.1:{port}", "--events",
@@ -179,21 +164,17 @@ def test_web_view_in_headless_chromium(scene: dict, tmp_path: Path, report_metri
     url = f"http://127.0.0.1:{port}/"
     try:
         _wait_for_event(url)
-        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000"]
-        dom = subprocess.run([browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=90)
         shot = Path(os.environ.get("EDGECNN_ARTIFACTS", tmp_path)) / "detect_web_view.png"
-        shot.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([browser, *flags, "--window-size=800,600", f"--screenshot={shot}", url],
-                       capture_output=True, text=True, timeout=90)
+        dom = browse(url, tmp_path / "profile", shot)
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=30)
-    assert 'data-live="yes"' in dom.stdout, dom.stdout[-2000:]
-    assert "class=\"event\"" in dom.stdout and "appear" in dom.stdout
+    assert 'data-live="yes"' in dom, dom[-2000:]
+    assert 'class="event"' in dom and ">new<" in dom  # the classifier's label is one tracked visit
+    assert 'data-loaded="yes"' in dom  # its thumbnail was served and shown
+    assert dom.count('class="stage"') == 5 and "p50 (ms)" in dom
     assert shot.stat().st_size > 1000
-    assert proc.returncode == 0 and "fps" in err  # SIGTERM ends cleanly with the summary
+    assert proc.returncode == 0 and "fps" in err and url in err  # SIGTERM ends cleanly; the URL was printed
     report_metric(f"detect web view screenshot: {shot}")
 
 

@@ -157,11 +157,13 @@ def run_tensorflow(path: Path, tensor: np.ndarray) -> list[np.ndarray]:
 
 
 def letterbox_to_frame(boxes: np.ndarray, frame_hw: tuple[int, int], side: int) -> np.ndarray:
-    """x0, y0, x1, y1 in a letterboxed square input -> frame pixels, clipped."""
+    """x0, y0, x1, y1 in a letterboxed square input -> frame pixels, clipped. The frame was resized
+    to whole pixels and placed at a whole-pixel offset; this undoes exactly that placement."""
     h, w = frame_hw
     s = min(side / w, side / h)
-    pad = np.array([(side - w * s) / 2, (side - h * s) / 2] * 2)
-    return np.clip((boxes - pad) / s, 0, [w, h, w, h])
+    nw, nh = round(w * s), round(h * s)
+    pad = np.array([(side - nw) // 2, (side - nh) // 2] * 2, dtype=np.float64)
+    return np.clip((boxes - pad) / np.array([nw / w, nh / h] * 2), 0, [w, h, w, h])
 
 
 def assert_same(found: list, boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray) -> float:

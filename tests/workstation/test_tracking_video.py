@@ -5,12 +5,18 @@ metrics; one new / end per visit, exact line counts, zone occupancy per frame.""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import browse, chromium, free_port
 
 pytest.importorskip("tensorflow", reason="the detector is trained with TensorFlow")
 trackeval = pytest.importorskip("trackeval", reason="tracking metrics need trackeval (the test extra)")
@@ -69,7 +75,10 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> dict:
     from edgecnn.workstation.detection.shapes import _background
 
     folder = tmp_path_factory.mktemp("tracking")
-    background = _background(np.random.default_rng(7), SIZE)
+    # made at the detector's input size and scaled up: once the detector scales the frame back down,
+    # the background's texture is the training pictures' texture, not a finer one it never saw
+    background = cv2.resize(_background(np.random.default_rng(11), SIZE // 2), (SIZE, SIZE),
+                            interpolation=cv2.INTER_LINEAR)
     noise = np.random.default_rng(8)
     path = folder / "walk.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (SIZE, SIZE))
@@ -117,7 +126,7 @@ def test_tracks_events_lines_and_zones_follow_the_truth(shapes_run: dict, video:
 
     opts = DetectOptions(model=str(shapes_run["run"] / "model_int8.tflite"), source=str(video["path"]),
                          events=str(tmp_path / "events.jsonl"), lines=(LINE,), zones=(ZONE,), min_frames=3,
-                         max_missed=10, threshold=0.4, window_view=False)
+                         max_missed=10, window_view=False)
     status = CameraLoop(opts, on_frame=on_frame).run()
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     scores = _mot(video["truth"], per_frame)
@@ -156,3 +165,47 @@ def _mot(truth: list[dict], per_frame: list) -> dict:
     clear = trackeval.metrics.CLEAR({"THRESHOLD": 0.5, "PRINT_CONFIG": False}).eval_sequence(data)
     identity = trackeval.metrics.Identity({"THRESHOLD": 0.5, "PRINT_CONFIG": False}).eval_sequence(data)
     return {"MOTA": clear["MOTA"], "IDSW": int(clear["IDSW"]), "IDF1": identity["IDF1"]}
+
+
+def test_web_view_shows_tracks_zones_lines_and_events(shapes_run: dict, video: dict, tmp_path: Path,
+                                                      report_metric) -> None:
+    """The same video played in real time behind --serve: the page a user opens, in headless chromium."""
+    chromium()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    proc = subprocess.Popen([sys.executable, "-m", "edgecnn", "detect", str(shapes_run["run"] / "model_int8.tflite"),
+                             "--source", str(video["path"]), "--realtime", "--zone", ZONE,
+                             "--line", LINE, "--serve", f"127.0.0.1:{port}", "--events", str(tmp_path / "e.jsonl"),
+                             "--no-window"], stderr=subprocess.PIPE, text=True)
+    try:
+        status = _status_when(url, lambda s: s["counts"]["lines"]["middle"]["in"] >= 1 and len(s["events"]) >= 2)
+        thumb = next(e["thumbnail"] for e in status["events"] if "thumbnail" in e)
+        with urllib.request.urlopen(url + thumb.lstrip("/"), timeout=5) as resp:
+            picture = cv2.imdecode(np.frombuffer(resp.read(), np.uint8), cv2.IMREAD_COLOR)
+        shot = Path(os.environ.get("EDGECNN_ARTIFACTS", tmp_path)) / "detect_web_view_tracks.png"
+        dom = browse(url, tmp_path / "profile", shot)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert 'data-live="yes"' in dom, dom[-2000:]
+    assert '<tr class="zone"><td>mid</td>' in dom and '<tr class="line"><td>middle</td>' in dom
+    assert 'data-loaded="yes"' in dom and ">#1<" in dom  # events with their object's id and thumbnail
+    assert dom.count('class="stage"') == 5 and "p50 (ms)" in dom
+    assert picture is not None and max(picture.shape[:2]) <= 96  # a small crop, not the frame
+    assert proc.returncode == 0 and url in err
+    report_metric(f"detect web view with tracks, zone and line: {shot}")
+
+
+def _status_when(url: str, ready, timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    status: dict = {}
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "status", timeout=2) as resp:
+                status = json.loads(resp.read())
+            if ready(status):
+                return status
+        except (OSError, KeyError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"the web view never showed what was expected: {status}")
