@@ -9,6 +9,7 @@ import click
 
 from edgecnn.cli.app import cli
 from edgecnn.cli.common import SEED, Finite, emit_json, parse_size, quiet_for_json
+from edgecnn.text import printable
 
 
 @cli.group()
@@ -28,7 +29,7 @@ def face() -> None:
               help="Additive cosine margin of the AM-softmax loss [0.35].")
 @click.option("--seed", type=SEED, help="Seed [0].")
 @click.option("--no-detect", "detect", flag_value=False, default=None,
-              help="Train on whole images (already face crops) instead of Haar-detected, levelled crops.")
+              help="Train on whole images (already face crops) instead of detected (BlazeFace), levelled crops.")
 @click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
 def face_train_cmd(data: str, out: Path, size: str | None, overwrite: bool, **options: Any) -> None:
     """Train a face embedding CNN on DATA (one sub-folder per person) with an additive-margin
@@ -97,6 +98,12 @@ def face_evaluate_cmd(model: Path, data: str, enroll: int, target_far: float, de
         click.echo(_table(report, target_far))
 
 
+def look_alikes(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(enrolled, stranger row) pairs of `nearest_strangers` with accepted images, most first."""
+    pairs = [(w, r) for w, rows in report.get("nearest_strangers", {}).items() for r in rows if r["accepted"]]
+    return sorted(pairs, key=lambda p: (-p[1]["accepted"], -p[1]["max_score"]))
+
+
 def _table(report: dict[str, Any], target_far: float) -> str:
     lines = [f"{report['identities']} identities, {report['images']} images, enrol {report['enroll']} each",
              f"{'model':7}{'EER':>8}{'threshold':>11}{'FAR':>8}{'FRR':>8}{'genuine':>9}{'impostor':>10}"
@@ -114,6 +121,13 @@ def _table(report: dict[str, Any], target_far: float) -> str:
     lines.append(f"a FAR of {target_far:g} rests on {n_imp} impostor pairs ({target_far * n_imp:.1f} false accepts)")
     if report.get("no_face"):
         lines.append(f"no face detected in {report['no_face']} of {report['images']} images (embedded whole)")
+    alikes = look_alikes(report)
+    if alikes:
+        shown = ", ".join(f"{printable(s)} as {printable(w)} ({r['accepted']} of {r['images']})"
+                          for w, r in alikes[:5] for s in [r["stranger"]])
+        lines.append(f"look-alikes accepted at the thr@FAR threshold: {shown}"
+                     f"{f' and {len(alikes) - 5} more' if len(alikes) > 5 else ''} -- a global FAR hides them; "
+                     f"a stricter threshold or more training people helps")
     if report.get("plot"):
         lines.append(f"DET curve: {report['plot']}")
     return "\n".join(lines)

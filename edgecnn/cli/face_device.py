@@ -29,7 +29,7 @@ model_option = click.option(
     help="Embedding .tflite (from face train + quantize); default: the model the gallery was made with.")
 detect_option = click.option(
     "--no-detect", "detect", is_flag=True, default=True, flag_value=False,
-    help="Images are already face crops: skip Haar detection and alignment.")
+    help="Images are already face crops: skip face detection and alignment.")
 threshold_option = click.option(
     "--threshold", type=Finite(-1, 1),
     help="Accept when cosine similarity >= this; default: the gallery's (see face enroll --set-threshold).")

@@ -15,9 +15,11 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(norms, 1e-12)
 
 
-def pair_scores(embeddings: np.ndarray, identities: np.ndarray, enroll: int) -> tuple[np.ndarray, np.ndarray]:
+def probe_scores(embeddings: np.ndarray, identities: np.ndarray,
+                 enroll: int) -> tuple[list[Any], np.ndarray, np.ndarray]:
     """Enrol the first `enroll` images of each identity as a mean template; every other image
-    probes every template. Returns (genuine scores, impostor scores) as cosine similarities."""
+    probes every template. Returns (identities in order, cosine scores (probes, identities), the
+    identity index of each probe)."""
     e = l2_normalize(embeddings)
     ids = list(dict.fromkeys(identities.tolist()))
     templates, probes, owner = [], [], []
@@ -28,10 +30,33 @@ def pair_scores(embeddings: np.ndarray, identities: np.ndarray, enroll: int) -> 
         templates.append(l2_normalize(e[idx[:enroll]].mean(axis=0)))
         probes += idx[enroll:].tolist()
         owner += [k] * (len(idx) - enroll)
-    scores = e[probes] @ np.stack(templates).T  # (probes, identities)
+    return ids, e[probes] @ np.stack(templates).T, np.array(owner)
+
+
+def pair_scores(embeddings: np.ndarray, identities: np.ndarray, enroll: int) -> tuple[np.ndarray, np.ndarray]:
+    """(genuine scores, impostor scores) of `probe_scores`."""
+    _, scores, owner = probe_scores(embeddings, identities, enroll)
     genuine = np.zeros(scores.shape, dtype=bool)
-    genuine[np.arange(len(probes)), owner] = True
+    genuine[np.arange(len(owner)), owner] = True
     return scores[genuine], scores[~genuine]
+
+
+def nearest_strangers(embeddings: np.ndarray, identities: np.ndarray, enroll: int, threshold: float,
+                      keep: int = 3) -> dict[str, list[dict[str, Any]]]:
+    """For each enrolled identity, the `keep` other people whose images come closest to its template:
+    their best score and how many of their images reach `threshold`. Impostor scores are not spread
+    evenly: a global FAR of 1 % can mean one look-alike accepted most of the time and nobody else."""
+    ids, scores, owner = probe_scores(embeddings, identities, enroll)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for k, ident in enumerate(ids):
+        rows = []
+        for j, other in enumerate(ids):
+            if j != k:
+                mine = scores[owner == j, k]
+                rows.append({"stranger": str(other), "max_score": float(mine.max()),
+                             "accepted": int((mine >= threshold).sum()), "images": int(mine.size)})
+        out[str(ident)] = sorted(rows, key=lambda r: -r["max_score"])[:keep]
+    return out
 
 
 def error_rates(genuine: np.ndarray, impostor: np.ndarray, threshold: float) -> tuple[float, float]:

@@ -134,7 +134,7 @@ class FaceConfig:
     seed: int = 0
     test_fraction: float = 0.1  # per identity, held out for a sanity check (verification uses other people)
     flip: bool = True
-    detect: bool = True  # train on Haar-detected, levelled crops: the device's own framing
+    detect: bool = True  # train on detected (BlazeFace), levelled crops: the device's own framing
     shift: float = 0.1  # detected crops wander by a few pixels: train for it
     zoom: float = 0.1
 

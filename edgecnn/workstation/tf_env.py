@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 
 from edgecnn.errors import EdgeCNNError
 
+# Read by TensorFlow once, at its first import: a program that imported TensorFlow before edgecnn
+# trains with whatever it had (oneDNN kernels on by default: different rounding, other models).
+ONEDNN_ALREADY_ON = "tensorflow" in sys.modules and os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # --debug sets it lower
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 warnings.filterwarnings("ignore", module="keras")

@@ -17,6 +17,7 @@ from edgecnn import atomic
 from edgecnn.card import Card, InputSpec, Preprocessing
 from edgecnn.log import bar
 from edgecnn.log import completed as log_completed
+from edgecnn.workstation import tf_env
 from edgecnn.workstation.config import TrainConfig
 from edgecnn.workstation.datasets import Dataset, load_dataset, split_indices
 from edgecnn.workstation.models import make_model, predict, preprocessing_for
@@ -44,6 +45,9 @@ def seed_everything(seed: int) -> None:
     machine give the same model."""
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+    if tf_env.ONEDNN_ALREADY_ON:
+        log.warning("TensorFlow was imported before edgecnn with oneDNN kernels on: this model will differ "
+                    "from the one `edgecnn train` makes (set TF_ENABLE_ONEDNN_OPTS=0 before importing it)")
 
 
 def train(data: str, out: str | Path, cfg: TrainConfig, overwrite: bool = False) -> TrainResult:

@@ -11,7 +11,7 @@ import numpy as np
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
 from edgecnn.face.detect import FaceCropper, cropper_for
 from edgecnn.face.embedder import Embedder
-from edgecnn.face.metrics import VerificationMetrics, pair_scores, summarize
+from edgecnn.face.metrics import VerificationMetrics, nearest_strangers, pair_scores, summarize
 from edgecnn.images import ImageError, list_images, load_image
 from edgecnn.log import track
 
@@ -71,6 +71,7 @@ class FaceEvaluation:
     mean_cosine_float_int8: float | None = None
     min_cosine_float_int8: float | None = None
     plot: str | None = None
+    nearest_strangers: dict[str, list[dict[str, Any]]] | None = None  # int8, at threshold_at_target_far
 
     @property
     def eer_delta_pp(self) -> float | None:
@@ -89,6 +90,8 @@ class FaceEvaluation:
                        min_cosine_float_int8=self.min_cosine_float_int8, eer_delta_pp=self.eer_delta_pp)
         if self.plot:
             out["plot"] = self.plot
+        if self.nearest_strangers is not None:
+            out["nearest_strangers"] = self.nearest_strangers
         return out
 
 
@@ -110,5 +113,9 @@ def evaluate(models: dict[str, Path], data: str | Path, enroll: int = 3, target_
             raise EdgeCNNUsageError(f"{exc} (lower --enroll, or add images)") from None
         results[name] = ModelVerification(str(models[name]), summarize(genuine, impostor, target_far))
     cos = (embeddings["float"] * embeddings["int8"]).sum(axis=1) if {"float", "int8"} <= set(embeddings) else None
+    deployed = "int8" if "int8" in results else next(iter(results))  # the model a device would run
+    nearest = nearest_strangers(embeddings[deployed], identities, enroll,
+                                results[deployed].metrics.threshold_at_target_far)
     return FaceEvaluation(str(data), len(set(identities)), len(items), enroll, detect, target_far, no_face, results,
-                          None if cos is None else float(cos.mean()), None if cos is None else float(cos.min()))
+                          None if cos is None else float(cos.mean()), None if cos is None else float(cos.min()),
+                          nearest_strangers=nearest)
