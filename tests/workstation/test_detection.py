@@ -36,23 +36,36 @@ def test_int8_detector_maps_to_the_edge_tpu(shapes_run: dict, run_cli) -> None:
     assert r.code == 0 and report["fully_mappable"], [o for o in report["ops"] if not o["mappable"]][:3]
 
 
-def test_detect_lists_boxes_for_images(shapes_run: dict, run_cli, tmp_path: Path) -> None:
+def test_detect_lists_boxes_for_images(shapes_run: dict, run_cli, tmp_path: Path, report_metric) -> None:
+    """--json lists exactly what the runtime finds, and every box it lists is a real object."""
+    from edgecnn.runtime.detection import ObjectDetector
+    from edgecnn.runtime.detection.boxes import iou_matrix
     from edgecnn.workstation.detection.data import export, load_detections
 
     data = load_detections("shapes", 96, 96, "rgb")
     export(data.subset(np.arange(5)), tmp_path / "set", "coco")
-    r = run_cli("detect", shapes_run["run"] / "model_int8.tflite", "--source", tmp_path / "set" / "images", "--json",
-                "--events", tmp_path / "e.jsonl", "--no-window")
+    model = shapes_run["run"] / "model_int8.tflite"
+    r = run_cli("detect", model, "--source", tmp_path / "set" / "images", "--json", "--events", tmp_path / "e.jsonl",
+                "--no-window")
     assert r.code == 0, r.err
     out = json.loads(r.out)
     assert [Path(o["image"]).name for o in out] == [f"{i:05d}.png" for i in range(5)]
-    truth, found = sum(len(c) for c in data.classes[:5]), sum(len(o["detections"]) for o in out)
-    assert abs(found - truth) <= 2, (found, truth)
-    for o in out:
+    detector, found, truth = ObjectDetector(model), 0, 0
+    for i, o in enumerate(out):
+        tensor, box = detector.preprocess(data.images[i])
+        direct = detector.postprocess(detector.invoke(tensor), box)
+        assert [d["box"] for d in o["detections"]] == [d.to_dict()["box"] for d in direct]
         for d in o["detections"]:
             assert set(d) == {"label", "index", "score", "box"} and d["label"] in ("circle", "square", "triangle")
             x0, y0, x1, y1 = d["box"]
             assert 0 <= x0 < x1 <= 96 and 0 <= y0 < y1 <= 96
+        if o["detections"]:  # each box is an object of its class (no false positive)
+            overlap = iou_matrix(np.array([d["box"] for d in o["detections"]]), data.boxes[i])
+            same = np.array([d["index"] for d in o["detections"]])[:, None] == data.classes[i][None, :]
+            assert (np.where(same, overlap, 0).max(axis=1) >= 0.5).all(), (o, data.boxes[i], data.classes[i])
+        found, truth = found + len(o["detections"]), truth + len(data.classes[i])
+    report_metric(f"detect --json on 5 shapes pictures at --threshold 0.5: {found} of {truth} objects, "
+                  f"no false positive")
 
 
 def test_detector_and_classifier_refuse_each_others_commands(shapes_run: dict, run_cli, tmp_path: Path) -> None:
