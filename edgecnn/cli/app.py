@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     log.forget_completed()
     try:
-        code = cli.main(args=argv, prog_name="edgecnn", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="edgecnn", standalone_mode=False, obj={"argv": argv})
     except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
         if _debug(argv):
             raise

@@ -9,6 +9,7 @@ import click
 
 from edgecnn.cli.app import cli
 from edgecnn.cli.common import SEED, Finite, emit_json, parse_size, quiet_for_json
+from edgecnn.cli.distribute import distribute_options, launch_workers
 from edgecnn.text import printable
 
 
@@ -31,7 +32,9 @@ def face() -> None:
 @click.option("--no-detect", "detect", flag_value=False, default=None,
               help="Train on whole images (already face crops) instead of detected (BlazeFace), levelled crops.")
 @click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
-def face_train_cmd(data: str, out: Path, size: str | None, overwrite: bool, **options: Any) -> None:
+@distribute_options
+def face_train_cmd(data: str, out: Path, size: str | None, overwrite: bool, distribute: str, workers: int,
+                   restarts: int, connect_timeout: float, **options: Any) -> None:
     """Train a face embedding CNN on DATA (one sub-folder per person) with an additive-margin
     softmax loss; the exported model maps a face to a unit-length vector."""
     from edgecnn.workstation.config import FaceConfig
@@ -39,9 +42,11 @@ def face_train_cmd(data: str, out: Path, size: str | None, overwrite: bool, **op
 
     options["height"], options["width"] = parse_size(size)
     cfg = build(FaceConfig, merge({}, options), "options")
+    if launch_workers(workers, restarts, distribute, cfg.batch_size):
+        return
     from edgecnn.workstation.face.training import face_train
 
-    card = face_train(data, out, cfg, overwrite)
+    card = face_train(data, out, cfg, overwrite, distribute, connect_timeout)
     click.echo(f"trained a {cfg.dim}-d face embedder on {card.num_classes} identities -> {out}/model.keras; "
                f"next: edgecnn quantize {out}")
 

@@ -11,6 +11,7 @@ import click
 
 from edgecnn.cli.app import cli
 from edgecnn.cli.common import SEED, Finite, emit_json, parse_size, quiet_for_json
+from edgecnn.cli.distribute import distribute_options, launch_workers
 from edgecnn.text import printable
 
 CLASSIFIER_ONLY = ("arch", "alpha", "weights")
@@ -40,8 +41,10 @@ CLASSIFIER_ONLY = ("arch", "alpha", "weights")
               help="Held-out test fraction per class [0.2].")
 @click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@distribute_options
 def train(data: str | None, out: Path, recipe: str | None, task: str, size: str | None, weights: str | None,
-          overwrite: bool, as_json: bool, **options: Any) -> None:
+          overwrite: bool, as_json: bool, distribute: str, workers: int, restarts: int, connect_timeout: float,
+          **options: Any) -> None:
     """Train a CNN on DATA: a classifier on an image folder (one sub-folder per class) or `digits`; a
     detector (boxes) on a COCO, YOLO or Pascal VOC data set or the built-in `shapes`.
 
@@ -67,14 +70,17 @@ def train(data: str | None, out: Path, recipe: str | None, task: str, size: str 
     values["data"] = data
     if task == "detect" or (task == "auto" and detection_format(data)):
         _train_detector(data, out, {k: v for k, v in values.items() if k not in CLASSIFIER_ONLY or v is None},
-                        recipe, overwrite, as_json, [k for k in CLASSIFIER_ONLY if options.get(k) is not None])
+                        recipe, overwrite, as_json, [k for k in CLASSIFIER_ONLY if options.get(k) is not None],
+                        (distribute, workers, restarts, connect_timeout))
         return
     cfg = build(TrainConfig, values, recipe or "options")
     RunDir(out).check_writable(overwrite)  # answered before TensorFlow loads
     check_source(data)
+    if launch_workers(workers, restarts, distribute, cfg.batch_size):
+        return
     from edgecnn.workstation.training import train as run_training
 
-    result = run_training(data, out, cfg, overwrite=overwrite)
+    result = run_training(data, out, cfg, overwrite=overwrite, distribute=distribute, connect_timeout=connect_timeout)
     summary = {"run": str(out), "arch": cfg.arch, "classes": result.card.num_classes,
                "val_accuracy": result.val_accuracy, "test_accuracy": result.test_accuracy,
                "epochs": result.epochs_run, "seconds": round(result.seconds, 1)}
@@ -87,7 +93,7 @@ def train(data: str | None, out: Path, recipe: str | None, task: str, size: str 
 
 
 def _train_detector(data: str, out: Path, values: dict[str, Any], recipe: str | None, overwrite: bool,
-                    as_json: bool, refused: list[str]) -> None:
+                    as_json: bool, refused: list[str], how: tuple[str, int, int, float]) -> None:
     from edgecnn.errors import EdgeCNNUsageError
     from edgecnn.workstation.config import DetectConfig
     from edgecnn.workstation.detection.data import check_detection_source
@@ -103,9 +109,13 @@ def _train_detector(data: str, out: Path, values: dict[str, Any], recipe: str | 
     cfg = build(DetectConfig, values, recipe or "options")
     RunDir(out).check_writable(overwrite)
     check_detection_source(data)
+    distribute, workers, restarts, connect_timeout = how
+    if launch_workers(workers, restarts, distribute, cfg.batch_size):
+        return
     from edgecnn.workstation.detection.train import train_detector
 
-    result = train_detector(data, out, cfg, overwrite=overwrite)
+    result = train_detector(data, out, cfg, overwrite=overwrite, distribute=distribute,
+                            connect_timeout=connect_timeout)
     test = result.test
     summary = {"run": str(out), "task": "detector", "classes": len(result.card.labels),
                "val_map50": result.val.map50 if result.val else None, "test_map": test.map,

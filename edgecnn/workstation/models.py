@@ -12,7 +12,7 @@ from edgecnn.card import Preprocessing
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
 from edgecnn.runtime.classify import normalize
 from edgecnn.workstation.detection.model import NearestUpsample
-from edgecnn.workstation.tf_env import keras
+from edgecnn.workstation.tf_env import keras, tf
 
 
 def make_cnn(input_shape: Sequence[int], num_classes: int, filters: Sequence[int] = (32, 64),
@@ -79,7 +79,12 @@ def make_model(arch: str, input_shape: Sequence[int], num_classes: int, **kwargs
 
 def predict(model: Any, images: np.ndarray, pre: Preprocessing, batch_size: int = 256) -> np.ndarray:
     """Float outputs of a Keras model on uint8 images, normalised as the card says."""
-    return np.asarray(model.predict(normalize(images, pre), batch_size=batch_size, verbose=0), dtype=np.float32)
+    x = normalize(images, pre)
+    if isinstance(getattr(model, "distribute_strategy", None), tf.distribute.MultiWorkerMirroredStrategy):
+        # Keras 3's predict does not run under this strategy: call the model batch by batch
+        return np.concatenate([np.asarray(model(x[i:i + batch_size], training=False), dtype=np.float32)
+                               for i in range(0, len(x), batch_size)] or [np.zeros((0,), np.float32)])
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
 
 
 def load_keras(path: Path) -> Any:

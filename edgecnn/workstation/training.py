@@ -20,6 +20,8 @@ from edgecnn.log import completed as log_completed
 from edgecnn.workstation import tf_env
 from edgecnn.workstation.config import TrainConfig
 from edgecnn.workstation.datasets import Dataset, load_dataset, split_indices
+from edgecnn.workstation.distribute.fit import fit
+from edgecnn.workstation.distribute.strategy import Distribution, make_distribution
 from edgecnn.workstation.models import make_model, predict, preprocessing_for
 from edgecnn.workstation.pipeline import make_dataset
 from edgecnn.workstation.run import RUN_ARTIFACTS, RunDir
@@ -50,8 +52,11 @@ def seed_everything(seed: int) -> None:
                     "from the one `edgecnn train` makes (set TF_ENABLE_ONEDNN_OPTS=0 before importing it)")
 
 
-def train(data: str, out: str | Path, cfg: TrainConfig, overwrite: bool = False) -> TrainResult:
-    """Train `cfg.arch` on `data` and write the run folder `out` atomically."""
+def train(data: str, out: str | Path, cfg: TrainConfig, overwrite: bool = False, distribute: str = "none",
+          connect_timeout: float = 120.0) -> TrainResult:
+    """Train `cfg.arch` on `data` and write the run folder `out` atomically (the chief only, when
+    `distribute` spreads training over several workers)."""
+    dist = make_distribution(distribute, connect_timeout)  # before any other TensorFlow op
     run = RunDir(Path(out))
     run.check_writable(overwrite)
     seed_everything(cfg.seed)
@@ -61,18 +66,22 @@ def train(data: str, out: str | Path, cfg: TrainConfig, overwrite: bool = False)
              f"val {len(parts['val'])}, test {len(parts['test'])}")
     pre = preprocessing_for(cfg.arch, ds.color)
     shape = ds.images.shape[1:]
-    model = make_model(cfg.arch, shape, len(ds.labels), **_arch_kwargs(cfg))
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    with dist.scope():
+        model = make_model(cfg.arch, shape, len(ds.labels), **_arch_kwargs(cfg))
+        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
-    history = _fit(model, ds, parts, pre, cfg)
+    history = _fit(model, ds, parts, pre, cfg, dist, run.path)
     seconds = time.perf_counter() - start
     val_acc = _accuracy(model, ds, parts["val"], pre) if len(parts["val"]) else None
     test_acc = _accuracy(model, ds, parts["test"], pre)
+    sections = _sections(ds, parts, cfg, history, val_acc, test_acc, seconds)
+    if dist.distributed:
+        sections["training"]["distribute"] = dist.card(cfg.batch_size, cfg.learning_rate)
     card = Card(tuple(ds.labels), InputSpec(*(int(v) for v in shape)), pre,
-                name=Path(data).name if data != "digits" else "digits",
-                sections=_sections(ds, parts, cfg, history, val_acc, test_acc, seconds))
-    write_run(run, model, card, ds, parts, cfg, history, overwrite)
+                name=Path(data).name if data != "digits" else "digits", sections=sections)
+    if dist.is_chief:
+        write_run(run, model, card, ds, parts, cfg, history, overwrite)
     return TrainResult(run, card, val_acc, test_acc, len(history["loss"]), seconds)
 
 
@@ -82,18 +91,24 @@ def _arch_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     return {"alpha": cfg.alpha, "weights": cfg.weights, "dropout": cfg.dropout}
 
 
-def _fit(model: Any, ds: Dataset, parts: dict[str, np.ndarray], pre: Preprocessing, cfg: TrainConfig) -> dict:
+def _fit(model: Any, ds: Dataset, parts: dict[str, np.ndarray], pre: Preprocessing, cfg: TrainConfig,
+         dist: Distribution, run_dir: Path) -> dict:
     tr, va = parts["train"], parts["val"]
-    train_ds = make_dataset(ds.images[tr], ds.targets[tr], pre, cfg.batch_size, True, cfg, cfg.seed)
+
+    def make_train(shard: int, shards: int, batch: int) -> Any:  # one image is one file: shard by image
+        mine = tr[shard::shards]
+        return make_dataset(ds.images[mine], ds.targets[mine], pre, batch, True, cfg, cfg.seed)
+
     val_ds = make_dataset(ds.images[va], ds.targets[va], pre, 256, False) if len(va) else None
     monitor = "val_loss" if val_ds is not None else "loss"
     callbacks = [
         keras.callbacks.EarlyStopping(monitor=monitor, patience=cfg.patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(2, cfg.patience // 3)),
-        TrainingProgress(cfg.epochs, -(-len(tr) // cfg.batch_size)),
+        TrainingProgress(cfg.epochs, len(tr) // cfg.batch_size if dist.distributed else -(-len(tr) // cfg.batch_size)),
     ]
-    hist = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=0, callbacks=callbacks)
-    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    settings = {"data": ds.source, "ids": len(ds.ids), "config": dataclasses.asdict(cfg)}
+    history = fit(dist, model, make_train, val_ds, cfg.epochs, callbacks, cfg.batch_size, len(tr), run_dir,
+                  settings, accuracy=True)
     stopped_early(history, monitor, cfg.epochs)
     return history
 

@@ -21,6 +21,8 @@ from edgecnn.workstation.detection.data import Detections, load_detections, spli
 from edgecnn.workstation.detection.encode import augment, encode
 from edgecnn.workstation.detection.evaluate import DetectionMetrics, coco_map, keras_detections
 from edgecnn.workstation.detection.model import STRIDE, centernet_loss, make_detector
+from edgecnn.workstation.distribute.fit import fit
+from edgecnn.workstation.distribute.strategy import Distribution, make_distribution
 from edgecnn.workstation.run import RunDir
 from edgecnn.workstation.tf_env import keras, tf
 from edgecnn.workstation.training import TrainingProgress, seed_everything, stopped_early, write_run
@@ -38,7 +40,9 @@ class DetectTrainResult:
     seconds: float
 
 
-def train_detector(data: str, out: str | Path, cfg: DetectConfig, overwrite: bool = False) -> DetectTrainResult:
+def train_detector(data: str, out: str | Path, cfg: DetectConfig, overwrite: bool = False,
+                   distribute: str = "none", connect_timeout: float = 120.0) -> DetectTrainResult:
+    dist = make_distribution(distribute, connect_timeout)  # before any other TensorFlow op
     run = RunDir(Path(out))
     run.check_writable(overwrite)
     seed_everything(cfg.seed)
@@ -48,20 +52,24 @@ def train_detector(data: str, out: str | Path, cfg: DetectConfig, overwrite: boo
              f"train {len(parts['train'])}, val {len(parts['val'])}, test {len(parts['test'])}")
     channels = det.images.shape[3]
     pre = Preprocessing(scale=1 / 255, mean=(0.0,) * channels, std=(1.0,) * channels, color=cfg.color)
-    model = make_detector(det.images.shape[1:], len(det.labels), cfg.filters, cfg.head)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=centernet_loss(len(det.labels)))
+    with dist.scope():
+        model = make_detector(det.images.shape[1:], len(det.labels), cfg.filters, cfg.head)
+        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=centernet_loss(len(det.labels)))
     train, val, test = (det.subset(parts[k]) for k in ("train", "val", "test"))
     start = time.perf_counter()
-    history = _fit(model, train, val, pre, cfg)
+    history = _fit(model, train, val, pre, cfg, dist, run.path)
     seconds = time.perf_counter() - start
     head = {"format": FORMAT, "stride": STRIDE, "classes": len(det.labels)}
     card = Card(det.labels, InputSpec(*(int(v) for v in det.images.shape[1:])), pre, name=Path(data).name,
                 task="detector", sections={"detector": head})
     val_m = _map(model, val, card) if len(val.ids) else None
     test_m = _map(model, test, card)
-    card = dataclasses.replace(card, sections={**card.sections, **_sections(det, parts, cfg, history, val_m, test_m,
-                                                                            seconds)})
-    write_run(run, model, card, det, parts, cfg, history, overwrite)
+    sections = _sections(det, parts, cfg, history, val_m, test_m, seconds)
+    if dist.distributed:
+        sections["training"]["distribute"] = dist.card(cfg.batch_size, cfg.learning_rate)
+    card = dataclasses.replace(card, sections={**card.sections, **sections})
+    if dist.is_chief:
+        write_run(run, model, card, det, parts, cfg, history, overwrite)
     return DetectTrainResult(run, card, val_m, test_m, len(history["loss"]), seconds)
 
 
@@ -92,15 +100,21 @@ def pipeline(det: Detections, pre: Preprocessing, cfg: DetectConfig, training: b
     return ds.map(load).batch(cfg.batch_size if training else 64).prefetch(2)
 
 
-def _fit(model: Any, train: Detections, val: Detections, pre: Preprocessing, cfg: DetectConfig) -> dict:
-    train_ds = pipeline(train, pre, cfg, True, cfg.seed)
+def _fit(model: Any, train: Detections, val: Detections, pre: Preprocessing, cfg: DetectConfig,
+         dist: Distribution, run_dir: Path) -> dict:
+    def make_train(shard: int, shards: int, batch: int) -> Any:  # one picture is one file: shard by picture
+        mine = train.subset(np.arange(len(train.ids))[shard::shards])
+        return pipeline(mine, pre, dataclasses.replace(cfg, batch_size=batch), True, cfg.seed + shard)
+
     val_ds = pipeline(val, pre, cfg, False, cfg.seed) if len(val.ids) else None
     monitor = "val_loss" if val_ds is not None else "loss"
     callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=cfg.patience, restore_best_weights=True),
                  keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(2, cfg.patience // 3)),
-                 TrainingProgress(cfg.epochs, -(-len(train.ids) // cfg.batch_size))]
-    hist = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=0, callbacks=callbacks)
-    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+                 TrainingProgress(cfg.epochs, len(train.ids) // cfg.batch_size if dist.distributed
+                                  else -(-len(train.ids) // cfg.batch_size))]
+    settings = {"data": train.source, "ids": len(train.ids), "config": dataclasses.asdict(cfg)}
+    history = fit(dist, model, make_train, val_ds, cfg.epochs, callbacks, cfg.batch_size, len(train.ids), run_dir,
+                  settings)
     stopped_early(history, monitor, cfg.epochs)
     return history
 

@@ -13,6 +13,8 @@ from edgecnn.card import Card, InputSpec
 from edgecnn.face.detect import FaceCropper
 from edgecnn.workstation.config import FaceConfig, TrainConfig
 from edgecnn.workstation.datasets import load_dataset, split_indices
+from edgecnn.workstation.distribute.fit import fit
+from edgecnn.workstation.distribute.strategy import make_distribution
 from edgecnn.workstation.face.model import am_softmax_loss, make_embedder, margin_trainer
 from edgecnn.workstation.models import preprocessing_for
 from edgecnn.workstation.pipeline import make_dataset
@@ -23,8 +25,11 @@ from edgecnn.workstation.training import TrainingProgress, seed_everything, writ
 log = logging.getLogger(__name__)
 
 
-def face_train(data: str, out: str | Path, cfg: FaceConfig, overwrite: bool = False) -> Card:
-    """Train the embedder with the AM-softmax head on the identities in `data`; write the run."""
+def face_train(data: str, out: str | Path, cfg: FaceConfig, overwrite: bool = False, distribute: str = "none",
+               connect_timeout: float = 120.0) -> Card:
+    """Train the embedder with the AM-softmax head on the identities in `data`; write the run (the
+    chief only, when `distribute` spreads training over several workers)."""
+    dist = make_distribution(distribute, connect_timeout)  # before any other TensorFlow op
     run = RunDir(Path(out))
     run.check_writable(overwrite)
     seed_everything(cfg.seed)
@@ -36,24 +41,34 @@ def face_train(data: str, out: str | Path, cfg: FaceConfig, overwrite: bool = Fa
     parts = split_indices(ds.targets, 0.0, cfg.test_fraction, cfg.seed)
     log.info(f"{len(ds.labels)} identities, {len(ds.ids)} images: train {len(parts['train'])}")
     pre = preprocessing_for("cnn", ds.color)
-    embedder = make_embedder(ds.images.shape[1:], cfg.dim, cfg.filters, cfg.dropout, cfg.convs, cfg.pooling)
-    trainer = margin_trainer(embedder, len(ds.labels))
-    trainer.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
-                    loss=am_softmax_loss(len(ds.labels), cfg.scale, cfg.margin))
+    with dist.scope():
+        embedder = make_embedder(ds.images.shape[1:], cfg.dim, cfg.filters, cfg.dropout, cfg.convs, cfg.pooling)
+        trainer = margin_trainer(embedder, len(ds.labels))
+        trainer.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
+                        loss=am_softmax_loss(len(ds.labels), cfg.scale, cfg.margin))
     aug = TrainConfig(flip=cfg.flip, shift=cfg.shift, zoom=cfg.zoom, rotate=0.0, contrast=0.0)
     tr = parts["train"]
-    train_ds = make_dataset(ds.images[tr], ds.targets[tr], pre, cfg.batch_size, True, aug, cfg.seed)
+
+    def make_train(shard: int, shards: int, batch: int) -> Any:  # one image is one file: shard by image
+        mine = tr[shard::shards]
+        return make_dataset(ds.images[mine], ds.targets[mine], pre, batch, True, aug, cfg.seed)
+
+    steps = len(tr) // cfg.batch_size if dist.distributed else -(-len(tr) // cfg.batch_size)
+    callbacks = [keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=8),
+                 TrainingProgress(cfg.epochs, steps)]
     start = time.perf_counter()
-    hist = trainer.fit(train_ds, epochs=cfg.epochs, verbose=0, callbacks=[
-        keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=8),
-        TrainingProgress(cfg.epochs, -(-len(tr) // cfg.batch_size))])
+    settings = {"data": ds.source, "ids": len(ds.ids), "config": dataclasses.asdict(cfg)}
+    history = fit(dist, trainer, make_train, None, cfg.epochs, callbacks, cfg.batch_size, len(tr), run.path, settings)
     seconds = time.perf_counter() - start
-    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    sections = _sections(ds, parts, cfg, seconds)
+    if dist.distributed:
+        sections["training"]["distribute"] = dist.card(cfg.batch_size, cfg.learning_rate)
     card = Card(tuple(ds.labels), InputSpec(*(int(v) for v in ds.images.shape[1:])), pre,
-                name=Path(data).name, sections=_sections(ds, parts, cfg, seconds), task="embedding")
+                name=Path(data).name, sections=sections, task="embedding")
     if cropper:
         card = card.with_section("face_crop", cropper.settings())
-    write_run(run, embedder, card, ds, parts, cfg, history, overwrite)
+    if dist.is_chief:
+        write_run(run, embedder, card, ds, parts, cfg, history, overwrite)
     return card
 
 
