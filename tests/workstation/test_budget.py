@@ -122,3 +122,46 @@ def test_hold_out_is_stratified_and_disjoint() -> None:
     assert not set(rest.images[:, 0]) & set(held.images[:, 0])
     assert len(rest.images) + len(held.images) == len(targets)
     assert [int((held.targets == c).sum()) for c in range(4)] == [2, 1, 1, 0]  # a lone image stays for calibration
+
+
+class OnlyFloatLayersPass:
+    """A stand-in measure: full marks for a model that kept layers in float, none for any other, so
+    the budget must walk to its float fallback (real conversions, real files; only the score is made up)."""
+
+    name = "top-1"
+
+    def of_keras(self, model, card, split) -> float:
+        return 1.0
+
+    def of_tflite(self, path: Path, card, split) -> float:
+        from edgecnn.workstation.quantize.run import precision_groups
+
+        return 1.0 if "float32" in precision_groups(path.read_bytes()) else 0.0
+
+
+def test_float_fallback_is_not_called_int8(hard_run: Path, run_cli, tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    from edgecnn.runtime import read_card
+    from edgecnn.workstation.quantize import run as quantize_module
+
+    run = tmp_path / "run"
+    shutil.copytree(hard_run, run)
+    assert run_cli("quantize", run, "--calib-samples", "100").code == 0  # a plain model_int8.tflite from before
+    monkeypatch.setattr(quantize_module, "measure_for", lambda card, why: OnlyFloatLayersPass())
+    r = run_cli("quantize", run, "--calib-samples", "100", "--max-drop", "1")
+    assert r.code == 0, r.err
+    assert "keeps layers in float: it is not a full-int8 model" in r.err
+    assert "chosen: keep the 1 worst layer(s) in float (int8 with float layers" in r.out
+    assert (run / "model_mixed.tflite").is_file() and not (run / "model_int8.tflite").exists()
+    section = read_card(run / "model_mixed.tflite").sections["quantization"]
+    assert section["mode"] == "mixed" and len(section["float_layers"]) == 1
+    assert section["precision"]["float32"] and section["precision"]["int8"]  # operators per type
+    parity = run_cli("parity", run, "--max-drop", "100", "--json", "-")
+    assert parity.code == 0, parity.err
+    assert json.loads(parity.out)["quantized"]["model"] == "model_mixed.tflite"  # the verdict is about it
+
+    r = run_cli("quantize", run, "--calib-samples", "100", "--max-drop", "1", "--target", "edgetpu", "--json")
+    assert r.code == 1  # no integer attempt passes the stand-in measure
+    assert Path(json.loads(r.out)["model"]).name == "model_int8.tflite"
+    assert [a["precision"] for a in json.loads(r.out)["budget"]["attempts"]] == ["int8", "int8"]

@@ -131,7 +131,7 @@ def precision_groups(model: bytes) -> dict[str, dict[str, int]]:
     for op in info.operators:
         if op.name in ("QUANTIZE", "DEQUANTIZE") or not op.outputs:
             continue
-        dtype = info.tensors[op.outputs[0]].dtype
+        dtype = info.tensors[op.outputs[0]].dtype.lower()  # "int8", "float32", "int16"
         groups.setdefault(dtype, {})
         groups[dtype][op.name] = groups[dtype].get(op.name, 0) + 1
     return groups
