@@ -79,7 +79,8 @@ class ChanceCheck:
         if self.above_chance:
             return f"accuracy {acc} is above chance ({chance}; guessing scores this in {self.p_value:.1e} of tries)"
         return (f"accuracy {acc} is no better than chance ({chance}, the most common class) on {self.n} test "
-                f"images: guessing scores this well {self.p_value * 100:.0f} % of the time")
+                f"images: guessing scores this well {self.p_value * 100:.2g} % of the time (the bar is "
+                f"{SIGNIFICANCE * 100:g} %)")
 
     def to_dict(self) -> dict[str, Any]:
         return {"accuracy": self.accuracy, "n": self.n, "chance": self.chance, "p_chance": self.p_value,
