@@ -29,6 +29,12 @@ class BudgetExceeded(EdgeCNNError):
     exit_code = 1
 
 
+class NoBetterThanChance(EdgeCNNError):
+    """A classifier scores no better than guessing (or below the accuracy asked for)."""
+
+    exit_code = 1
+
+
 def check_regular(path: Path, what: str, error: type[EdgeCNNError] = EdgeCNNError) -> None:
     """`error` unless `path` is a regular file (a FIFO would hang a reader, a device never ends)."""
     try:

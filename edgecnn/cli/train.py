@@ -81,15 +81,27 @@ def train(data: str | None, out: Path, recipe: str | None, task: str, size: str 
     from edgecnn.workstation.training import train as run_training
 
     result = run_training(data, out, cfg, overwrite=overwrite, distribute=distribute, connect_timeout=connect_timeout)
-    summary = {"run": str(out), "arch": cfg.arch, "classes": result.card.num_classes,
-               "val_accuracy": result.val_accuracy, "test_accuracy": result.test_accuracy,
-               "epochs": result.epochs_run, "seconds": round(result.seconds, 1)}
     if as_json:
-        emit_json(summary)
+        emit_json(result.to_dict())
     else:
         val = "-" if result.val_accuracy is None else f"{result.val_accuracy * 100:.2f} %"
-        click.echo(f"trained {cfg.arch} on {data}: val {val}, test {result.test_accuracy * 100:.2f} % "
-                   f"({result.epochs_run} epochs, {result.seconds:.1f} s) -> {out}/model.keras")
+        click.echo(printable(f"trained {cfg.arch} on {data}: val {val}, test {result.test_accuracy * 100:.2f} % "
+                             f"of {result.chance.n} images (chance {result.chance.chance * 100:.2f} %); "
+                             f"{result.stopped}; {result.seconds:.1f} s -> {out}/model.keras, curves in "
+                             f"{out}/train_curves.png"))
+    _verdict(result.chance, out, as_json)
+
+
+def _verdict(chance: Any, out: Path, as_json: bool) -> None:
+    """Exit 1 (the run is kept for a look) when the model is no better than chance."""
+    if chance.failed:
+        from edgecnn.errors import NoBetterThanChance
+
+        raise NoBetterThanChance(f"{chance.verdict()}: the model learned nothing it can use; the run in {out} "
+                                 f"is kept for a look (train_curves.png). Check that each class folder holds "
+                                 f"its own class, add images, or try more --epochs")
+    if not as_json:
+        click.echo(printable(f"next: edgecnn quantize {out}"))
 
 
 def _train_detector(data: str, out: Path, values: dict[str, Any], recipe: str | None, overwrite: bool,

@@ -57,10 +57,16 @@ def quantize(run_dir: Path, recipe: str | None, out: Path | None, data_override:
     for line in describe(result):
         click.echo(line)
     click.echo(f"wrote {result.path} and {result.float32_path.name}")
+    if result.precision in ("mixed", "int16x8"):
+        what = "keeps layers in float" if result.precision == "mixed" else "has 16-bit activations"
+        click.echo(f"warning: {result.path.name} {what}: it is not a full-int8 model and will not map to the "
+                   f"Edge TPU (its card lists the precision of each operator group)", err=True)
     if report == "layers":
         _layer_report(run_dir, cfg, data_override, as_json)
     _edgetpu_verdict(result)
     _budget_verdict(result)
+    then = f", then edgecnn edgetpu compile {result.path}" if result.edgetpu is not None else ""
+    click.echo(f"next: edgecnn parity {run_dir}{then}")
 
 
 def _budget_verdict(result: Any) -> None:
@@ -96,8 +102,7 @@ def _edgetpu_verdict(result: Any) -> None:
 
     check = result.edgetpu
     if check.fully_mappable:
-        click.echo(f"Edge TPU ready: all {check.operators} operators map; "
-                   f"next: edgecnn edgetpu compile {result.path}")
+        click.echo(f"Edge TPU ready: all {check.operators} operators map")
         return
     click.echo(format_check(check), err=True)
     op = check.ops[check.first_unmappable]
@@ -110,25 +115,33 @@ def _edgetpu_verdict(result: Any) -> None:
 @click.option("--max-drop", default=1.0, show_default=True, type=Finite(0, 100),
               help="Budget: the largest drop (top-1 accuracy, or mAP@.5 for detectors), in percentage points, "
                    "that passes.")
+@click.option("--min-accuracy", type=Finite(0, 100), default=None,
+              help="Classifiers: the least top-1 accuracy (in %) the quantized model must reach.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=str),
               help="Also write the JSON report to this file ('-' for stdout).")
 @click.option("--data", "data_override", help="Training data folder, if it moved since training.")
 @click.option("--threads", type=THREADS, help="Interpreter threads for the .tflite models.")
-def parity(run_dir: Path, max_drop: float, json_path: str | None, data_override: str | None,
-           threads: int | None) -> None:
+def parity(run_dir: Path, max_drop: float, min_accuracy: float | None, json_path: str | None,
+           data_override: str | None, threads: int | None) -> None:
     """Prove what quantization cost: float Keras vs every .tflite on the held-out test split.
 
     Writes parity.json, parity.md and PNG plots into RUN_DIR. Exit code 1 when the quantized
-    model's drop exceeds --max-drop: top-1 accuracy for classifiers, COCO mAP@.5 for detectors.
+    model's drop exceeds --max-drop (top-1 accuracy for classifiers, COCO mAP@.5 for detectors),
+    when a classifier's float model is no better than chance, or when the quantized model is
+    below --min-accuracy.
     """
+    from edgecnn.errors import EdgeCNNUsageError
     from edgecnn.workstation.run import RunDir
 
     quiet_for_json(json_path == "-")
-    RunDir(run_dir).require_trained()  # answered before TensorFlow loads
+    card = RunDir(run_dir).require_trained()  # answered before TensorFlow loads
+    if min_accuracy is not None and card.task != "classifier":
+        raise EdgeCNNUsageError(f"--min-accuracy is for classifiers; {run_dir} holds a {card.task}")
     from edgecnn.workstation.parity import run_parity
     from edgecnn.workstation.reports import parity_table, write_parity
 
-    report = run_parity(run_dir, max_drop, data_override, threads)
+    fraction = None if min_accuracy is None else min_accuracy / 100
+    report = run_parity(run_dir, max_drop, data_override, threads, fraction)
     to_file = Path(json_path) if json_path not in (None, "-") else None
     write_parity(report, run_dir, to_file)
     if json_path == "-":
@@ -137,6 +150,15 @@ def parity(run_dir: Path, max_drop: float, json_path: str | None, data_override:
         click.echo(printable_lines(parity_table(report, run_dir)))
         click.echo(f"{report.verdict()}; report in {run_dir / 'parity.md'}")
     report.check(run_dir)
+    if json_path != "-":
+        click.echo(printable_lines(next_after_parity(run_dir, report.primary, card.task)))
+
+
+def next_after_parity(run_dir: Path, model: str, task: str) -> str:
+    """The command to run once the gate passed: the quantized model on the device."""
+    if task == "detector":
+        return f"next: edgecnn detect {run_dir / model} --source IMAGES_OR_CAMERA (on the device)"
+    return f"next: edgecnn classify {run_dir / model} IMAGE... (on the device; the card inside carries the labels)"
 
 
 @cli.command()

@@ -13,14 +13,16 @@ from typing import Any
 import numpy as np
 
 from edgecnn.card import Card
-from edgecnn.errors import BudgetExceeded, EdgeCNNError
+from edgecnn.errors import BudgetExceeded, EdgeCNNError, NoBetterThanChance
 from edgecnn.runtime import Classifier, ModelError, read_card
+from edgecnn.stats import ChanceCheck, chance_check
 from edgecnn.workstation.detection.parity import DetectionParityReport, detection_parity
 from edgecnn.workstation.models import load_keras, predict
 from edgecnn.workstation.run import RunDir
 from edgecnn.workstation.tasks import load_split, measure_for, tflite_scores
 
-PRIMARY_ORDER = ("model_int8.tflite",)
+# The verdict is about the first of these present (then any other quantized model).
+PRIMARY_ORDER = ("model_int8.tflite", "model_mixed.tflite", "model_int16x8.tflite")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,23 @@ class ParityReport:
     primary: str
     max_drop_pp: float
     confusion: dict[str, list[list[int]]]
+    chance: ChanceCheck  # the float model against the best constant answer
+    min_accuracy: float | None = None  # the primary model's least top-1 accuracy (a fraction), when asked
+
+    @property
+    def failures(self) -> list[str]:
+        """Why the gate fails: a useless float model, a quantized model below the minimum, the drop."""
+        out = []
+        if self.chance.above_chance is False:
+            out.append(f"the float model is useless: {self.chance.verdict()}")
+        if self.min_accuracy is not None and self.quantized.accuracy < self.min_accuracy:
+            out.append(f"{self.primary} top-1 {self.quantized.accuracy * 100:.2f} % is below --min-accuracy "
+                       f"{self.min_accuracy * 100:.2f} %")
+        if self.drop_pp > self.max_drop_pp:
+            out.append(f"{self.primary} accuracy drop {self.drop_pp:.2f} pp exceeds --max-drop "
+                       f"{self.max_drop_pp:.2f} pp (float {self.float_accuracy * 100:.2f} %, quantized "
+                       f"{self.quantized.accuracy * 100:.2f} %)")
+        return out
 
     @property
     def quantized(self) -> ModelParity:
@@ -61,10 +80,13 @@ class ParityReport:
 
     @property
     def passed(self) -> bool:
-        return bool(self.drop_pp <= self.max_drop_pp)
+        return not self.failures
 
     def verdict(self) -> str:
-        return (f"{'passed' if self.passed else 'FAILED'}: drop {self.drop_pp:.2f} pp "
+        chance = {True: "above chance", False: "NO BETTER THAN CHANCE",
+                  None: "too few test images to tell from chance"}[self.chance.above_chance]
+        return (f"{'passed' if self.passed else 'FAILED'}: float top-1 {self.float_accuracy * 100:.2f} % "
+                f"({chance}: {self.chance.chance * 100:.2f} %), drop {self.drop_pp:.2f} pp "
                 f"(budget {self.max_drop_pp:.2f} pp), agreement {self.quantized.agreement * 100:.2f} % "
                 f"on {self.n} test images")
 
@@ -77,18 +99,22 @@ class ParityReport:
             "n": self.n,
             "labels": list(self.labels),
             "float": {"model": "model.keras", "accuracy": self.float_accuracy,
-                      "per_class_accuracy": self.float_per_class},
+                      "per_class_accuracy": self.float_per_class, "chance": self.chance.chance,
+                      "p_chance": self.chance.p_value, "above_chance": self.chance.above_chance},
             "quantized": {"model": self.primary, **dataclasses.asdict(self.quantized)},
             "drop_pp": self.drop_pp,
             "max_drop_pp": self.max_drop_pp,
+            "min_accuracy_pct": None if self.min_accuracy is None else self.min_accuracy * 100,
             "passed": self.passed,
+            "failures": self.failures,
+            "support": {lab: int(sum(self.confusion["float"][i])) for i, lab in enumerate(self.labels)},
             "models": {name: dataclasses.asdict(m) for name, m in self.models.items()},
             "confusion": self.confusion,
         }
 
 
 def run_parity(run_dir: str | Path, max_drop: float = 1.0, data_override: str | None = None,
-               threads: int | None = None) -> ParityReport | DetectionParityReport:
+               threads: int | None = None, min_accuracy: float | None = None) -> ParityReport | DetectionParityReport:
     """Evaluate the float model and every .tflite of the run on its test split, and compare."""
     run = RunDir(Path(run_dir))
     card = run.require_trained()
@@ -106,7 +132,7 @@ def run_parity(run_dir: str | Path, max_drop: float = 1.0, data_override: str | 
         return detection_parity(run.model, tflites, card, test, max_drop, threads)
     reference = predict(load_keras(run.model), test.images, card.preprocessing)
     outputs = {p.name: tflite_scores(p, test.images, threads, label=f"evaluating {p.name}") for p in tflites}
-    return compare(reference, outputs, test.targets, card.labels, max_drop)
+    return compare(reference, outputs, test.targets, card.labels, max_drop, min_accuracy)
 
 
 class _CardOnly:
@@ -125,7 +151,7 @@ def _same_run(card: Card, path: Path) -> Any:
 
 
 def compare(reference: np.ndarray, outputs: dict[str, np.ndarray], targets: np.ndarray,
-            labels: tuple[str, ...], max_drop: float) -> ParityReport:
+            labels: tuple[str, ...], max_drop: float, min_accuracy: float | None = None) -> ParityReport:
     """The parity report: accuracy, drop, agreement, cosine, max |diff|, per-class change."""
     ref_pred = reference.argmax(axis=1)
     models = {name: _metrics(reference, probs, targets, labels) for name, probs in outputs.items()}
@@ -133,7 +159,8 @@ def compare(reference: np.ndarray, outputs: dict[str, np.ndarray], targets: np.n
     confusion = {"float": _confusion(ref_pred, targets, len(labels)),
                  primary: _confusion(outputs[primary].argmax(axis=1), targets, len(labels))}
     return ParityReport(int(len(targets)), tuple(labels), _accuracy(ref_pred, targets),
-                        _per_class(ref_pred, targets, labels), models, primary, float(max_drop), confusion)
+                        _per_class(ref_pred, targets, labels), models, primary, float(max_drop), confusion,
+                        chance_check(ref_pred, targets), min_accuracy)
 
 
 def _primary(names: list[str]) -> str:
@@ -171,11 +198,10 @@ def _confusion(pred: np.ndarray, targets: np.ndarray, k: int) -> list[list[int]]
 
 
 def check_budget(report: ParityReport, run_dir: Path) -> None:
-    """Raise BudgetExceeded (exit 1) when the quantized model lost more than the budget."""
-    if report.passed:
+    """Raise (exit 1) when the float model is no better than chance, the quantized model is below
+    --min-accuracy or lost more than the budget: every reason on the one error line."""
+    failures = report.failures
+    if not failures:
         return
-    q = report.quantized
-    raise BudgetExceeded(
-        f"{report.primary} accuracy drop {report.drop_pp:.2f} pp exceeds --max-drop "
-        f"{report.max_drop_pp:.2f} pp (float {report.float_accuracy * 100:.2f} %, "
-        f"quantized {q.accuracy * 100:.2f} %); see {run_dir / 'parity.md'}")
+    error = NoBetterThanChance if report.chance.above_chance is False else BudgetExceeded
+    raise error(f"{'; '.join(failures)}; see {run_dir / 'parity.md'}")

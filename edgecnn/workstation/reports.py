@@ -66,23 +66,28 @@ HEADER = ("model", "size", "top-1", "drop (pp)", "agreement", "mean cosine", "ma
 
 def markdown(report: dict[str, Any], run_dir: Path) -> str:
     """The human report."""
-    q = report["quantized"]
+    q, f = report["quantized"], report["float"]
     verdict = "PASSED" if report["passed"] else "FAILED"
+    chance = {True: "above chance", False: "**no better than chance**",
+              None: "on too few test images to tell from chance"}[f.get("above_chance")]
     lines = [
         f"# Parity report: {run_dir.name}",
         "",
         f"**{verdict}**: {q['model']} loses {report['drop_pp']:.2f} pp of top-1 accuracy against the "
-        f"float Keras model (budget {report['max_drop_pp']:.2f} pp) on {report['n']} held-out test images.",
+        f"float Keras model (budget {report['max_drop_pp']:.2f} pp) on {report['n']} held-out test images. "
+        f"The float model's {_pct(f['accuracy'])} is {chance} ({_pct(f.get('chance'))}, the most common class).",
         "",
+        *[line for reason in report.get("failures", []) for line in (f"- {reason}", "")],
         md_table(HEADER, summary_rows(report, run_dir)),
         "",
         f"## Per-class accuracy: float vs {q['model']}",
         "",
     ]
-    rows = [(lab, _pct(report["float"]["per_class_accuracy"][lab]), _pct(q["per_class_accuracy"][lab]),
+    support = report.get("support", {})
+    rows = [(lab, str(support.get(lab, "-")), _pct(f["per_class_accuracy"][lab]), _pct(q["per_class_accuracy"][lab]),
              _delta(q["per_class_delta_pp"][lab])) for lab in report["labels"]]
-    lines += [md_table(("class", "float", "quantized", "change (pp)"), rows), "",
-              f"![confusion matrices]({CONFUSION_PNG})", "", f"![per-class change]({PER_CLASS_PNG})", ""]
+    lines += [md_table(("class", "test images", "float", "quantized", "change (pp)"), rows), "",
+              f"![confusion matrices]({CONFUSION_PNG})", "", f"![per-class accuracy]({PER_CLASS_PNG})", ""]
     return "\n".join(lines)
 
 
@@ -95,35 +100,57 @@ def _delta(x: float | None) -> str:
 
 
 def _confusion_png(report: dict[str, Any]) -> bytes:
+    """Row-normalised confusion matrices: the diagonal in blue, every error in red on its own scale
+    (so a single mistake stands out), counts in the cells, top-1 accuracy in the titles."""
     plt = pyplot()
-    names = list(report["confusion"])
-    k = len(report["labels"])
-    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4.4))
-    for ax, name in zip(np.atleast_1d(axes), names, strict=True):
-        m = np.asarray(report["confusion"][name])
-        ax.imshow(m, cmap="Blues")
-        ax.set_title("float (model.keras)" if name == "float" else name)
+    names, labels = list(report["confusion"]), report["labels"]
+    k = len(labels)
+    fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.8), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        m = np.asarray(report["confusion"][name], dtype=np.float64)
+        share = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+        eye = np.eye(k, dtype=bool)
+        errors = np.where(eye, np.nan, share)
+        worst = np.nanmax(errors) if k > 1 and np.nanmax(errors) > 0 else 1.0
+        ax.imshow(np.where(eye, share, np.nan), cmap="Blues", vmin=0, vmax=1)
+        ax.imshow(np.where(errors > 0, errors, np.nan), cmap="Reds", vmin=-0.3 * worst, vmax=worst)
+        correct, total = int(np.trace(m)), int(m.sum())
+        title = "float (model.keras)" if name == "float" else name
+        ax.set_title(f"{title}\ntop-1 {correct / max(total, 1) * 100:.2f} % ({correct}/{total}), "
+                     f"{total - correct} errors in red", fontsize=9)
         ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        if k <= 12:
-            ax.set_xticks(range(k), report["labels"])
-            ax.set_yticks(range(k), report["labels"])
+        ax.set_ylabel("true (rows sum to 100 %)")
+        if k <= 30:
+            ax.set_xticks(range(k), labels, rotation=90 if k > 12 else 0, fontsize=7)
+            ax.set_yticks(range(k), labels, fontsize=7)
+        if k <= 20:
             for (i, j), v in np.ndenumerate(m):
+                dark = share[i, j] > 0.6 if i == j else errors[i, j] > 0.6 * worst
                 if v:
-                    ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
-                            color="white" if v > m.max() / 2 else "black")
+                    ax.text(j, i, str(int(v)), ha="center", va="center", fontsize=7, color="white" if dark else "black")
     return png_bytes(fig)
 
 
 def _per_class_png(report: dict[str, Any]) -> bytes:
+    """Per-class top-1 of the float and the quantized model, the class's test images under its name."""
     plt = pyplot()
-    q = report["quantized"]
-    labels = report["labels"]
-    deltas = [q["per_class_delta_pp"][lab] or 0.0 for lab in labels]
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.3 * len(labels) + 2), 3.2))
-    ax.bar(range(len(labels)), deltas, color=["tab:red" if d < 0 else "tab:green" for d in deltas])
-    ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_xticks(range(len(labels)), labels, rotation=90 if len(labels) > 12 else 0, fontsize=7)
-    ax.set_ylabel("accuracy change (pp)")
-    ax.set_title(f"per-class change, {q['model']} vs float (drop {report['drop_pp']:.2f} pp)")
+    q, f, labels = report["quantized"], report["float"], report["labels"]
+    support = report.get("support", {})
+    x = np.arange(len(labels))
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.45 * len(labels) + 2), 3.6))
+    for offset, values, name, color in ((-0.2, f["per_class_accuracy"], "float", "tab:blue"),
+                                        (0.2, q["per_class_accuracy"], q["model"], "tab:orange")):
+        ax.bar(x + offset, [(values[lab] or 0.0) * 100 for lab in labels], width=0.4, label=name, color=color)
+    for i, lab in enumerate(labels):
+        delta = q["per_class_delta_pp"][lab]
+        if delta:
+            ax.annotate(f"{delta:+.0f}", (i, 101), ha="center", fontsize=7,
+                        color="tab:red" if delta < 0 else "tab:green")
+    ticks = [f"{lab}\nn={support[lab]}" if lab in support else lab for lab in labels]
+    ax.set_xticks(x, ticks, rotation=90 if len(labels) > 12 else 0, fontsize=7)
+    ax.set_ylim(0, 108)
+    ax.set_ylabel("top-1 accuracy (%)")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(f"per-class accuracy on the test split (n = test images; changes in pp above the bars); "
+                 f"drop {report['drop_pp']:.2f} pp", fontsize=9)
     return png_bytes(fig)

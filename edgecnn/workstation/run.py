@@ -11,7 +11,7 @@ from edgecnn.card import Card
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
 
 # Files a training run owns; retraining into the same folder removes the stale ones.
-RUN_ARTIFACTS = ("model.keras", "card.json", "split.json", "train_history.json")
+RUN_ARTIFACTS = ("model.keras", "card.json", "split.json", "train_history.json", "train_curves.png")
 DERIVED_GLOBS = ("model_*.tflite", "parity.json", "parity.md", "parity_*.png", "quant_layers.*")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -15,10 +14,12 @@ import numpy as np
 
 from edgecnn import atomic
 from edgecnn.card import Card, InputSpec, Preprocessing
-from edgecnn.log import bar
 from edgecnn.log import completed as log_completed
+from edgecnn.stats import ChanceCheck, chance_check
 from edgecnn.workstation import tf_env
-from edgecnn.workstation.config import TrainConfig
+from edgecnn.workstation.callbacks import PreciseBatchNorm, TrainingProgress
+from edgecnn.workstation.config import TrainConfig, cnn_size
+from edgecnn.workstation.curves import CURVES_PNG, curves_png, kept_epoch, stop_sentence
 from edgecnn.workstation.datasets import Dataset, load_dataset, split_indices
 from edgecnn.workstation.distribute.fit import fit
 from edgecnn.workstation.distribute.strategy import Distribution, make_distribution
@@ -28,6 +29,7 @@ from edgecnn.workstation.run import RUN_ARTIFACTS, RunDir
 from edgecnn.workstation.tf_env import keras, tf
 
 log = logging.getLogger(__name__)
+__all__ = ["TrainingProgress", "TrainResult", "seed_everything", "stopped_early", "train", "write_run"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,14 @@ class TrainResult:
     test_accuracy: float
     epochs_run: int
     seconds: float
+    chance: ChanceCheck  # test accuracy against the best constant answer
+    stopped: str = ""    # "stopped early at epoch 38 of 60; kept epoch 23 (...)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run": str(self.run.path), "arch": self.card.sections.get("model", {}).get("arch"),
+                "classes": self.card.num_classes, "val_accuracy": self.val_accuracy,
+                "test_accuracy": self.test_accuracy, "epochs": self.epochs_run, "stopped": self.stopped,
+                "seconds": round(self.seconds, 1), "chance": self.chance.to_dict()}
 
 
 def seed_everything(seed: int) -> None:
@@ -66,6 +76,7 @@ def train(data: str, out: str | Path, cfg: TrainConfig, overwrite: bool = False,
              f"val {len(parts['val'])}, test {len(parts['test'])}")
     pre = preprocessing_for(cfg.arch, ds.color)
     shape = ds.images.shape[1:]
+    cfg = sized_for(cfg, shape)
     with dist.scope():
         model = make_model(cfg.arch, shape, len(ds.labels), **_arch_kwargs(cfg))
         model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
@@ -74,15 +85,29 @@ def train(data: str, out: str | Path, cfg: TrainConfig, overwrite: bool = False,
     history = _fit(model, ds, parts, pre, cfg, dist, run.path)
     seconds = time.perf_counter() - start
     val_acc = _accuracy(model, ds, parts["val"], pre) if len(parts["val"]) else None
-    test_acc = _accuracy(model, ds, parts["test"], pre)
-    sections = _sections(ds, parts, cfg, history, val_acc, test_acc, seconds)
+    te = parts["test"]
+    chance = chance_check(predict(model, ds.images[te], pre).argmax(axis=1), ds.targets[te])
+    sections = _sections(ds, parts, cfg, history, val_acc, chance, seconds)
     if dist.distributed:
         sections["training"]["distribute"] = dist.card(cfg.batch_size, cfg.learning_rate)
     card = Card(tuple(ds.labels), InputSpec(*(int(v) for v in shape)), pre,
-                name=Path(data).name if data != "digits" else "digits", sections=sections)
+                name=Path(data).name if data != "digits" else "digits",
+                sections=sections)
     if dist.is_chief:
-        write_run(run, model, card, ds, parts, cfg, history, overwrite)
-    return TrainResult(run, card, val_acc, test_acc, len(history["loss"]), seconds)
+        write_run(run, model, card, ds, parts, cfg, history, overwrite, chance.chance)
+    if chance.above_chance is None:  # a useless model is the caller's error (the CLI exits 1), not a warning
+        log.warning(chance.verdict())
+    return TrainResult(run, card, val_acc, chance.accuracy, len(history["loss"]), seconds, chance,
+                       stop_sentence(history, cfg.epochs))
+
+
+def sized_for(cfg: TrainConfig, shape: tuple[int, ...]) -> TrainConfig:
+    """`cfg` with the CNN's filters and convs filled in for the input size where the recipe left them out."""
+    filters, convs = cnn_size(int(shape[0]), int(shape[1]))
+    if cfg.arch == "cnn" and (cfg.filters is None or cfg.convs is None):
+        log.info(f"cnn: filters {list(cfg.filters or filters)}, {cfg.convs or convs} conv(s) a block "
+                 f"for {shape[0]}x{shape[1]} input")
+    return dataclasses.replace(cfg, filters=cfg.filters or filters, convs=cfg.convs or convs)
 
 
 def _arch_kwargs(cfg: TrainConfig) -> dict[str, Any]:
@@ -104,6 +129,7 @@ def _fit(model: Any, ds: Dataset, parts: dict[str, np.ndarray], pre: Preprocessi
     callbacks = [
         keras.callbacks.EarlyStopping(monitor=monitor, patience=cfg.patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(2, cfg.patience // 3)),
+        PreciseBatchNorm(ds.images[tr], pre),
         TrainingProgress(cfg.epochs, len(tr) // cfg.batch_size if dist.distributed else -(-len(tr) // cfg.batch_size)),
     ]
     settings = {"data": ds.source, "ids": len(ds.ids), "config": dataclasses.asdict(cfg)}
@@ -115,12 +141,8 @@ def _fit(model: Any, ds: Dataset, parts: dict[str, np.ndarray], pre: Preprocessi
 
 def stopped_early(history: dict[str, list[float]], monitor: str, epochs: int) -> None:
     """Say how training ended: all epochs, or early stopping, and which epoch's weights were kept."""
-    ran, values = len(history.get("loss", [])), history.get(monitor, [])
-    if not values:
-        return
-    best = int(np.argmin(values)) + 1
-    how = f"stopped early at epoch {ran} of {epochs}" if ran < epochs else f"ran all {epochs} epochs"
-    log.info(f"{how}; kept epoch {best} (lowest {monitor.replace('_', ' ')} {min(values):.4f})")
+    if history.get(monitor):
+        log.info(stop_sentence(history, epochs))
 
 
 def _accuracy(model: Any, ds: Dataset, idx: np.ndarray, pre: Preprocessing) -> float:
@@ -128,7 +150,7 @@ def _accuracy(model: Any, ds: Dataset, idx: np.ndarray, pre: Preprocessing) -> f
 
 
 def _sections(ds: Dataset, parts: dict, cfg: TrainConfig, history: dict,
-              val_acc: float | None, test_acc: float, seconds: float) -> dict[str, Any]:
+              val_acc: float | None, chance: ChanceCheck, seconds: float) -> dict[str, Any]:
     counts = {k: len(v) for k, v in parts.items()}
     return {
         "run_id": uuid.uuid4().hex,
@@ -137,13 +159,15 @@ def _sections(ds: Dataset, parts: dict, cfg: TrainConfig, history: dict,
                     "val_fraction": cfg.val_fraction, "test_fraction": cfg.test_fraction},
         "model": {"arch": cfg.arch, **_arch_kwargs(cfg)},
         "training": {**{k: v for k, v in dataclasses.asdict(cfg).items() if k != "data"},
-                     "epochs_run": len(history["loss"]), "seconds": round(seconds, 2)},
-        "metrics": {"float": {"val_accuracy": val_acc, "test_accuracy": test_acc}},
+                     "epochs_run": len(history["loss"]), "kept_epoch": kept_epoch(history),
+                     "seconds": round(seconds, 2)},
+        "metrics": {"float": {"val_accuracy": val_acc, "test_accuracy": chance.accuracy,
+                              "chance": chance.chance, "above_chance": chance.above_chance}},
     }
 
 
 def write_run(run: RunDir, model: Any, card: Card, ds: Dataset, parts: dict,
-              cfg: Any, history: dict, overwrite: bool) -> None:
+              cfg: Any, history: dict, overwrite: bool, chance: float | None = None) -> None:
     """Write every artifact to a temporary name first; card.json (the run's 'done' mark) last."""
     run.path.mkdir(parents=True, exist_ok=True)
     for name in atomic.clean_stale(run.path):
@@ -156,41 +180,12 @@ def write_run(run: RunDir, model: Any, card: Card, ds: Dataset, parts: dict,
         run.clear_derived()
     atomic.write_json(run.split, split)
     atomic.write_json(run.path / "train_history.json", history)
-    with atomic.atomic_path(run.model, suffix=".keras") as tmp:
-        model.save(tmp)
+    atomic.write_bytes(run.path / CURVES_PNG, curves_png(history, cfg.epochs, chance))
+    optimizer, model.optimizer = model.optimizer, None  # its state triples the file; nothing resumes training
+    try:
+        with atomic.atomic_path(run.model, suffix=".keras") as tmp:
+            model.save(tmp)
+    finally:
+        model.optimizer = optimizer
     atomic.write_text(run.card, card.to_json())
     log_completed(f"the run {run.path} was written")
-
-
-class TrainingProgress(keras.callbacks.Callback):
-    """One progress bar over every batch of every epoch (with an ETA, an upper bound when early
-    stopping ends sooner) showing the last epoch's loss and accuracy; in a log (no terminal) a
-    line every fifth of the epochs instead."""
-
-    def __init__(self, epochs: int, steps: int) -> None:
-        super().__init__()
-        self.epochs, self.steps = epochs, max(int(steps), 1)
-        self.text = ""
-        self._context: Any = None
-        self._bar: Any = None
-        self._every = max(1, epochs // 5)
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self._context = bar(self.epochs * self.steps, "training", show=lambda _: self.text)
-        self._bar = self._context.__enter__()
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self._bar.update(1)
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        parts = [f"loss {logs.get('loss', 0):.3f}"]
-        parts += [f"{k} {logs[k]:.3f}" for k in ("accuracy", "val_loss", "val_accuracy") if k in logs]
-        self.text = f"epoch {epoch + 1}: " + ", ".join(parts)
-        if not sys.stderr.isatty() and ((epoch + 1) % self._every == 0 or epoch == 0):
-            log.info(f"epoch {epoch + 1}/{self.epochs}: " + ", ".join(parts))
-
-    def on_train_end(self, logs: dict | None = None) -> None:
-        if self._context is not None:
-            self._context.__exit__(None, None, None)
-            self._context = self._bar = None

@@ -175,3 +175,45 @@ def test_json_keys_unchanged_by_typed_reports(digits_run: Path, run_cli, tmp_pat
         assert result.code == 0, (name, result.err)
         missing = keys_before_layout(name) - json_key_paths(json.loads(result.out))
         assert not missing, (name, sorted(missing))
+
+
+def markdown_tables(text: str) -> list[list[list[str]]]:
+    """Every table a Markdown renderer (markdown-it-py, GitHub's table rules) finds: rows of cell texts."""
+    from markdown_it import MarkdownIt
+
+    tables: list[list[list[str]]] = []
+    row: list[str] | None = None
+    cell = False
+    for token in MarkdownIt("commonmark").enable("table").parse(text):
+        if token.type == "table_open":
+            tables.append([])
+        elif token.type == "tr_open":
+            row = []
+        elif token.type == "tr_close":
+            tables[-1].append(row)
+        elif token.type in ("th_open", "td_open"):
+            cell = True
+        elif token.type == "inline" and cell and row is not None:
+            row.append(token.content)
+            cell = False
+    return tables
+
+
+def test_reports_render_as_tables(digits_run: Path, run_cli, tmp_path: Path) -> None:
+    """parity.md and quant_layers.md: every table parses with the columns of its header, and the
+    headers holding '|' ("max |diff|", "max |err|") stay one cell each."""
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(digits_run, run)
+    assert run_cli("parity", run).code == 0
+    assert run_cli("quantize", run, "--report", "layers", "--calib-samples", "100").code == 0
+    parity = markdown_tables((run / "parity.md").read_text())
+    layers = markdown_tables((run / "quant_layers.md").read_text())
+    assert len(parity) == 2 and len(layers) == 1
+    for table in parity + layers:
+        assert len(table) > 2 and all(len(r) == len(table[0]) for r in table), table
+    assert parity[0][0][-1] == "max |diff|" and len(parity[0]) == 4  # header, keras, float32, int8
+    assert parity[1][0] == ["class", "test images", "float", "quantized", "change (pp)"] and len(parity[1]) == 11
+    assert layers[0][0][-1] == "max |err|"
+    assert sum(int(r[1]) for r in parity[1][1:]) == 359  # per-class counts of the test images

@@ -49,7 +49,8 @@ class _Loop:
         per_replica = self.dist.per_replica_batch(global_batch)
         self.global_batch = global_batch
         data = self.strategy.distribute_datasets_from_function(
-            lambda ctx: make_train(ctx.input_pipeline_id, ctx.num_input_pipelines, per_replica).repeat())
+            lambda ctx: make_train(ctx.input_pipeline_id, ctx.num_input_pipelines, per_replica)
+            .unbatch().repeat().batch(per_replica, drop_remainder=True).prefetch(2))  # every batch full: same sizes
         batches = iter(data)
         model = self.model
         history: dict[str, list[float]] = {}
@@ -62,7 +63,10 @@ class _Loop:
         for epoch in range(start, epochs):
             hooks.on_epoch_begin(epoch)
             logs = self._epoch(batches, steps, hooks, epoch)
-            logs.update(self._validate(val_data) if val_data is not None else {})
+            if val_data is not None:
+                hooks.on_test_begin()  # what fit does around validation (batch-norm statistics are measured then)
+                logs.update(self._validate(val_data))
+                hooks.on_test_end(logs)
             hooks.on_epoch_end(epoch, logs)
             for key, value in logs.items():
                 history.setdefault(key, []).append(float(value))

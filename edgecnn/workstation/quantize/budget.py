@@ -5,8 +5,9 @@
 3. 16-bit activations with 8-bit weights for the whole model (not for the Edge TPU);
 4. selective quantization: keep the 1, 2, then 3 worst layers in float (not for the Edge TPU).
 Each attempt is measured with the task's measure (top-1 for classifiers) on the validation split
-(the train split when there is none): drop against the float Keras model, file size and mean
-invoke latency. The first that meets the budget is kept.
+(without one, on a held-out part of the train split that calibration does not see): drop against
+the float Keras model, file size and mean invoke latency. The first that meets the budget is kept;
+its precision names the file (run.py): int16x8 and mixed models are not called int8.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from edgecnn.workstation.quantize.metadata import with_card
 from edgecnn.workstation.tasks import Measure, Split
 
 log = logging.getLogger(__name__)
+PRECISION_WORDS = {"int8": "full int8", "int16x8": "16-bit activations, int8 weights: not an int8 model",
+                   "mixed": "int8 with float layers: not a full-int8 model"}
 EDGETPU_NOTE = ("no fully-integer fix met the budget; float or 16-bit layers would split the model off "
                 "the Edge TPU")
 
@@ -46,6 +49,8 @@ class BudgetAttempt:
     latency_ms: float
     met: bool
     float_layers: int = 0  # layers kept in float (selective quantization)
+    float_layer_names: tuple[str, ...] = ()
+    precision: str = "int8"  # "int8", "int16x8" (16-bit activations) or "mixed" (int8 with float layers)
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class BudgetReport:
     attempts: tuple[BudgetAttempt, ...]
     chosen: str
     note: str | None = None
+    held_out_of_train: bool = False  # no validation split: measured on train images calibration did not see
 
     @property
     def met(self) -> bool:
@@ -73,7 +79,8 @@ class BudgetReport:
         return {"max_drop_pp": self.max_drop_pp, "split": self.split, "n": self.n, "measure": self.measure,
                 "float_accuracy": self.float_accuracy,
                 "attempts": [dataclasses.asdict(a) for a in self.attempts],
-                "chosen": self.chosen, "met": self.met, "note": self.note}
+                "chosen": self.chosen, "precision": self.kept.precision, "met": self.met, "note": self.note,
+                "held_out_of_train": self.held_out_of_train}
 
 
 def search(model: Any, saved: Path, card: Card, cfg: QuantizeConfig, max_drop: float, first: bytes,
@@ -82,14 +89,14 @@ def search(model: Any, saved: Path, card: Card, cfg: QuantizeConfig, max_drop: f
     float_acc = measure.of_keras(model, card, held_out)
     full = dataclasses.replace(cfg, calib_samples=10**6)
     all_train = calibration_set(train, card, full.calib_samples).images
-    steps: list[tuple[str, int, Callable[[], bytes]]] = [
-        ("plain int8", 0, lambda: first),
-        ("all train images for calibration", 0, lambda: convert(saved, full, all_train)),
+    steps: list[tuple[str, int, str, Callable[[], bytes]]] = [
+        ("plain int8", 0, "int8", lambda: first),
+        ("all train images for calibration", 0, "int8", lambda: convert(saved, full, all_train)),
     ]
+    worst: list[str] = []
     if cfg.target != "edgetpu":
-        steps.append(("int16 activations, int8 weights", 0,
+        steps.append(("int16 activations, int8 weights", 0, "int16x8",
                       lambda: convert(saved, dataclasses.replace(full, mode="int16x8"), all_train)))
-        worst: list[str] = []
 
         def selective(k: int) -> bytes:
             if not worst:
@@ -98,12 +105,13 @@ def search(model: Any, saved: Path, card: Card, cfg: QuantizeConfig, max_drop: f
                 worst.extend(r["tensor"] for r in rows)  # worst relative error first
             return convert_selective(saved, full, all_train, worst[:k])
 
-        steps += [(f"keep the {k} worst layer(s) in float", k, lambda k=k: selective(k)) for k in (1, 2, 3)]
+        steps += [(f"keep the {k} worst layer(s) in float", k, "mixed", lambda k=k: selective(k)) for k in (1, 2, 3)]
     attempts: list[BudgetAttempt] = []
     best: tuple[BudgetAttempt, bytes] | None = None
-    for name, float_layers, make in steps:
+    for name, float_layers, precision, make in steps:
         data = make()
         attempt = _measure(name, float_layers, data, card, held_out, float_acc, measure, max_drop)
+        attempt = dataclasses.replace(attempt, precision=precision, float_layer_names=tuple(worst[:float_layers]))
         attempts.append(attempt)
         log.info(f"budget: {name}: drop {attempt.drop_pp:.2f} pp, {attempt.size_bytes / 1024:.1f} kB, "
                  f"{attempt.latency_ms:.3f} ms")
@@ -115,8 +123,36 @@ def search(model: Any, saved: Path, card: Card, cfg: QuantizeConfig, max_drop: f
     assert best is not None  # at least the plain attempt ran
     report = BudgetReport(max_drop, held_out.name, int(len(held_out.targets)), measure.name, float_acc,
                           tuple(attempts), best[0].attempt,
-                          None if best[0].met or cfg.target != "edgetpu" else EDGETPU_NOTE)
+                          None if best[0].met or cfg.target != "edgetpu" else EDGETPU_NOTE,
+                          held_out.name == HELD_OUT)
     return best[1], report
+
+
+HELD_OUT = "held-out part of train"
+
+
+def hold_out(train: Split, fraction: float, seed: int) -> tuple[Split, Split]:
+    """With no validation split: set `fraction` of each class of the train split aside (at least one
+    image of every class that has two), to measure attempts on images calibration did not see.
+    Detectors' pictures hold several classes: a random `fraction` of the pictures."""
+    rng = np.random.default_rng(seed)
+    if train.boxes:
+        order = rng.permutation(len(train.images))
+        held = np.sort(order[:max(1, int(round(len(order) * fraction)))])
+    else:
+        picks = []
+        for cls in np.unique(train.targets):
+            idx = rng.permutation(np.flatnonzero(train.targets == cls))
+            picks += idx[:min(max(1, int(round(idx.size * fraction))), idx.size - 1)].tolist()
+        held = np.array(sorted(picks), dtype=np.int64)
+    rest = np.setdiff1d(np.arange(len(train.images)), held)
+    return _subset(train, rest, train.name), _subset(train, held, HELD_OUT)
+
+
+def _subset(split: Split, idx: np.ndarray, name: str) -> Split:
+    return Split(name, split.images[idx], split.targets[idx],
+                 tuple(split.boxes[i] for i in idx) if split.boxes else (),
+                 tuple(split.classes[i] for i in idx) if split.classes else ())
 
 
 def _measure(name: str, float_layers: int, data: bytes, card: Card, split: Split, float_acc: float,
@@ -133,13 +169,17 @@ def _measure(name: str, float_layers: int, data: bytes, card: Card, split: Split
 
 def format_attempts(report: BudgetReport) -> list[str]:
     """The attempt table for people."""
-    lines = [f"accuracy budget {report.max_drop_pp:.2f} pp on the {report.split} split "
-             f"({report.n} images, float {report.measure} {report.float_accuracy * 100:.2f} %):",
+    where = (f"a held-out part of the train split ({report.n} images calibration did not see; there is no "
+             f"validation split, and the model trained on them)" if report.held_out_of_train
+             else f"the {report.split} split ({report.n} images)")
+    lines = [f"accuracy budget {report.max_drop_pp:.2f} pp on {where}, float {report.measure} "
+             f"{report.float_accuracy * 100:.2f} %:",
              f"  {'attempt':38} {report.measure:>8} {'drop pp':>8} {'size kB':>8} {'ms':>7}  met"]
     for a in report.attempts:
         lines.append(f"  {a.attempt:38} {a.accuracy * 100:7.2f}% {a.drop_pp:8.2f} "
                      f"{a.size_bytes / 1024:8.1f} {a.latency_ms:7.3f}  {'yes' if a.met else 'no'}")
-    lines.append(f"chosen: {report.chosen}" + ("" if report.met else " (budget NOT met; best attempt kept)"))
+    lines.append(f"chosen: {report.chosen} ({PRECISION_WORDS[report.kept.precision]})"
+                 + ("" if report.met else " (budget NOT met; best attempt kept)"))
     if report.note:
         lines.append(report.note)
     return lines

@@ -30,10 +30,21 @@ def calibration_set(train: Split, card: Card, samples: int, min_per_class: int =
         return Calibration(normalize(train.images[chosen], card.preprocessing), counts, ())
     chosen = balanced_choice(train.targets, len(card.labels), samples, seed)
     counts = {lab: int((train.targets[chosen] == i).sum()) for i, lab in enumerate(card.labels)}
-    warnings = tuple(f"class '{lab}' has only {n} calibration image(s) (fewer than {min_per_class}); "
-                     f"its activation ranges may be under-represented"
-                     for lab, n in counts.items() if n < min_per_class)
-    return Calibration(normalize(train.images[chosen], card.preprocessing), counts, warnings)
+    return Calibration(normalize(train.images[chosen], card.preprocessing), counts,
+                       few_images_warning(counts, min_per_class))
+
+
+def few_images_warning(counts: dict[str, int], min_per_class: int) -> tuple[str, ...]:
+    """One warning for all the classes with fewer than `min_per_class` calibration images (not one each)."""
+    few = {lab: n for lab, n in counts.items() if n < min_per_class}
+    if not few:
+        return ()
+    names = ", ".join(f"'{lab}'" for lab in list(few)[:5]) + (f" and {len(few) - 5} more" if len(few) > 5 else "")
+    low, high = min(few.values()), max(few.values())
+    many = f"{low}" if low == high else f"{low}-{high}"
+    which = f"class {names} has" if len(few) == 1 else f"{len(few)} classes ({names}) have"
+    return (f"{which} only {many} calibration image(s) (fewer than {min_per_class}); their activation ranges "
+            f"may be under-represented",)
 
 
 def balanced_choice(targets: np.ndarray, num_classes: int, total: int, seed: int) -> np.ndarray:

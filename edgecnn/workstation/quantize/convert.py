@@ -67,10 +67,10 @@ def convert(saved: Path, cfg: QuantizeConfig | None, calib: np.ndarray | None = 
 def convert_selective(saved: Path, cfg: QuantizeConfig, calib: np.ndarray, denylist: list[str]) -> bytes:
     """Full int8 except the layers in `denylist`, which stay float (TensorFlow's quantization debugger)."""
     options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=denylist, fully_quantize=True)
-    debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=converter(saved, cfg, calib), debug_dataset=lambda: ([x[None]] for x in calib),
-        debug_options=options)
-    with native_stderr_silenced():
+    with native_stderr_silenced():  # the debugger converts as it is made
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter(saved, cfg, calib), debug_dataset=lambda: ([x[None]] for x in calib),
+            debug_options=options)
         return bytes(debugger.get_nondebug_quantized_model())
 
 

@@ -50,10 +50,10 @@ def debugger_statistics(saved: Path, calib: np.ndarray, cfg: QuantizeConfig) -> 
     options = tf.lite.experimental.QuantizationDebugOptions(
         layer_debug_metrics={"mean_abs_error": lambda diff: float(np.mean(np.abs(diff)))},
         layer_direct_compare_metrics={"relative_rmse": relative_rmse})
-    debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=conv, debug_dataset=lambda: ([x[None]] for x in calib), debug_options=options)
-    with native_stderr_silenced(), warnings.catch_warnings():
+    with native_stderr_silenced(), warnings.catch_warnings():  # the debugger converts as it is made
         warnings.simplefilter("ignore")  # the debugger runs TensorFlow's deprecated interpreter
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=conv, debug_dataset=lambda: ([x[None]] for x in calib), debug_options=options)
         debugger.run()
     buf = io.StringIO()
     debugger.layer_statistics_dump(buf)
