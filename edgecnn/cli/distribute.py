@@ -11,7 +11,7 @@ import click
 
 from edgecnn.cli.common import Finite
 from edgecnn.errors import EdgeCNNUsageError
-from edgecnn.workstation.distribute.cluster import MODES
+from edgecnn.workstation.distribute.cluster import MODES, read_tf_config
 
 LAUNCHER_ONLY = ("--workers", "--restarts", "--distribute")
 
@@ -36,8 +36,10 @@ def distribute_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def launch_workers(workers: int, restarts: int, distribute: str, global_batch: int) -> bool:
-    """With --workers N > 1: run N local workers on this command and exit with their code; else False."""
+    """With --workers N > 1: run N local workers on this command and exit with their code; else False
+    (after checking TF_CONFIG, so a malformed one is answered before TensorFlow loads)."""
     if workers <= 1:
+        read_tf_config()
         return False
     if distribute not in ("auto", "multiworker"):
         raise EdgeCNNUsageError(f"--workers starts multiworker training; it cannot go with --distribute {distribute}")

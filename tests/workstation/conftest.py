@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -28,3 +29,16 @@ def shapes_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         timings[name] = time.perf_counter() - start
     return {"run": run, "parity": json.loads((run / "parity.json").read_text()), "seconds": timings,
             "epochs": SHAPES_EPOCHS}
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A digits run folder trained with the quick-start defaults and quantized to int8."""
+    from edgecnn.workstation.config import QuantizeConfig, TrainConfig
+    from edgecnn.workstation.quantize.run import quantize_run
+    from edgecnn.workstation.training import train
+
+    out = tmp_path_factory.mktemp("runs") / "digits"
+    train("digits", out, TrainConfig(data="digits"))
+    quantize_run(out, QuantizeConfig())
+    return out

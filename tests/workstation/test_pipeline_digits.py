@@ -15,18 +15,6 @@ from edgecnn.runtime import Classifier, read_card
 from edgecnn.workstation.config import QuantizeConfig, TrainConfig
 
 
-@pytest.fixture(scope="session")
-def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A digits run folder trained with the quick-start defaults and quantized to int8."""
-    from edgecnn.workstation.quantize.run import quantize_run
-    from edgecnn.workstation.training import train
-
-    out = tmp_path_factory.mktemp("runs") / "digits"
-    train("digits", out, TrainConfig(data="digits"))
-    quantize_run(out, QuantizeConfig())
-    return out
-
-
 def test_run_folder_holds_every_artifact(digits_run: Path) -> None:
     names = {p.name for p in digits_run.iterdir()}
     assert {"model.keras", "card.json", "split.json", "model_int8.tflite", "model_float32.tflite"} <= names

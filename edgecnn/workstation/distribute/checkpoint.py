@@ -1,6 +1,9 @@
-"""Where an interrupted distributed run resumes: after each epoch the chief writes the weights (with
-the optimizer's state) and the epoch to RUN_DIR/.resume/, each file to a temporary name first and
-renamed into place, state.json last. A run of other settings never resumes from it."""
+"""Where an interrupted distributed run resumes: after each epoch the chief writes the values of the
+model's and the optimizer's variables to RUN_DIR/.resume/weights-EPOCH.npz (plain arrays: loading
+them creates no variable, so every worker runs the same collective ops), then state.json (the epoch, the
+history and which weights file goes with them) to a temporary name renamed into place; older weights
+go only after that. A crash at any point leaves a state.json and the weights it names. A run of other
+settings never resumes from it."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import os
 import shutil
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from edgecnn import atomic
 
@@ -29,9 +34,9 @@ class ResumePoint:
         self.key = fingerprint(settings)
         self.chief = chief
 
-    @property
-    def weights(self) -> Path:
-        return self.folder / "weights.weights.h5"
+    def weights(self, state: dict[str, Any]) -> Path:
+        """The weights file that goes with `state` (a file name inside the folder, never a path)."""
+        return self.folder / Path(str(state.get("weights", ""))).name
 
     def load(self) -> dict[str, Any] | None:
         """The saved state (epoch, history, learning rate) when it belongs to these settings."""
@@ -43,21 +48,41 @@ class ResumePoint:
         except (OSError, ValueError) as exc:
             log.warning(f"ignoring the unreadable checkpoint {state_file} ({exc}); starting over")
             return None
-        if state.get("settings") != self.key or not self.weights.is_file():
+        if state.get("settings") != self.key or not self.weights(state).is_file():
             log.warning(f"the checkpoint in {self.folder} was made with other settings; starting over")
             return None
         return state
 
-    def save(self, model: Any, epoch: int, history: dict[str, list[float]], learning_rate: float) -> None:
+    def arrays(self, state: dict[str, Any], variables: list[Any]) -> list[np.ndarray] | None:
+        """The saved values for `variables` (same order), or None when they do not fit them."""
+        try:
+            with np.load(self.weights(state), allow_pickle=False) as saved:
+                values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning(f"ignoring the unreadable checkpoint {self.weights(state)} ({exc}); starting over")
+            return None
+        if [v.shape for v in values] != [tuple(var.shape) for var in variables]:
+            log.warning(f"the checkpoint in {self.folder} holds other variables than this model; starting over")
+            return None
+        return values
+
+    def save(self, variables: list[Any], epoch: int, history: dict[str, list[float]], learning_rate: float) -> None:
         if not self.chief:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".tmp-{os.getpid()}.weights.h5"
-        model.save_weights(tmp)  # model and optimizer variables
-        os.replace(tmp, self.weights)
+        name = f"weights-{epoch}.npz"
+        tmp = self.folder / f".tmp-{os.getpid()}.npz"
+        with open(tmp, "wb") as f:
+            np.savez(f, *[np.asarray(v) for v in variables])
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.folder / name)
         atomic.write_json(self.folder / "state.json", {"settings": self.key, "epoch": epoch, "history": history,
-                                                      "learning_rate": learning_rate})
+                                                      "learning_rate": learning_rate, "weights": name})
         atomic.fsync_dir(self.folder)
+        for old in self.folder.glob("weights-*.npz"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
 
     def clear(self) -> None:
         if self.chief:

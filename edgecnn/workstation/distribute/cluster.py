@@ -108,6 +108,29 @@ def local_tf_config(ports: list[int], rank: int) -> str:
                        "task": {"type": "worker", "index": rank}})
 
 
+def rendezvous(cluster: Cluster, timeout: float) -> None:
+    """Meet every other task before TensorFlow's strategy starts (its start-up blocks for ever, deaf
+    to signals, while a task is missing): listen on this task's port, connect to each peer's (their
+    rendezvous or, once they are past it, TensorFlow's server answers), stop listening when all did.
+    One clear error for a port in use or a task that did not answer within `timeout` seconds."""
+    own = split_address(cluster.addresses[cluster.rank])[1]
+    listener = socket.socket(socket.AF_INET6 if socket.has_dualstack_ipv6() else socket.AF_INET)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if listener.family == socket.AF_INET6:
+            listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        listener.bind(("", own))
+        listener.listen(64)  # the kernel completes the peers' connections; nothing to accept
+    except OSError as exc:
+        listener.close()
+        raise EdgeCNNError(f"this worker's port {own} ({cluster.addresses[cluster.rank]}, task {cluster.rank} of "
+                           f"TF_CONFIG) cannot be used: {exc.strerror or exc}") from None
+    try:
+        wait_for_peers(cluster, timeout)
+    finally:
+        listener.close()
+
+
 def wait_for_peers(cluster: Cluster, timeout: float) -> None:
     """Block until every other task accepts a TCP connection; one clear error naming the first that
     did not within `timeout` seconds (TensorFlow itself would wait for ever)."""

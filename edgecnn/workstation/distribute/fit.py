@@ -70,7 +70,7 @@ class _Loop:
             hooks.on_epoch_end(epoch, logs)
             for key, value in logs.items():
                 history.setdefault(key, []).append(float(value))
-            resume.save(model, epoch + 1, history, float(np.asarray(model.optimizer.learning_rate)))
+            resume.save(state_variables(model), epoch + 1, history, float(np.asarray(model.optimizer.learning_rate)))
             if model.stop_training:
                 break
         hooks.on_train_end()
@@ -101,15 +101,16 @@ class _Loop:
         def replica_step(x: Any, y: Any) -> tuple[Any, Any]:
             with tf.GradientTape() as tape:
                 pred = model(x, training=True)
-                loss = model.compute_loss(x=x, y=y, y_pred=pred, training=True)
-                share = loss / replicas  # the replicas' gradients are summed: each brings its share
+                # Keras already divides the loss by the number of replicas here (scale_loss_for_distribution):
+                # the replicas' gradients are summed, so each brings its share of the global batch's mean
+                share = model.compute_loss(x=x, y=y, y_pred=pred, training=True)
             grads = tape.gradient(share, model.trainable_variables)
             model.optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
             right = tf.zeros(())
             if self.accuracy:
                 right = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(pred, axis=-1, output_type=tf.int32),
                                                        tf.cast(tf.reshape(y, [-1]), tf.int32)), tf.float32))
-            return loss, right
+            return share * replicas, right  # this replica's own mean loss, for the logs
 
         loss, right = self.strategy.run(replica_step, args=batch)
         return (self.strategy.reduce("MEAN", loss, axis=None), self.strategy.reduce("SUM", right, axis=None))
@@ -132,9 +133,13 @@ class _Loop:
     def _resume(self, resume: ResumePoint, history: dict[str, list[float]], steps: int) -> int:
         """Load the chief's checkpoint and hand it to every worker (their disks may not have it)."""
         state = resume.load() if resume.chief else None
-        if state is not None:
-            self.model.load_weights(resume.weights)
+        values = resume.arrays(state, state_variables(self.model)) if state is not None else None
+        if values is not None:  # the chief's copy; _from_chief hands it to every worker
+            for var, value in zip(state_variables(self.model), values, strict=True):
+                var.assign(value)
             history.update(state["history"])
+        else:
+            state = None
         epoch = _from_chief(self.strategy, self.model, float(state["epoch"]) if state else 0.0)
         if epoch:
             self.model.optimizer.iterations.assign(epoch * steps)
@@ -142,9 +147,14 @@ class _Loop:
         return epoch
 
 
+def state_variables(model: Any) -> list[Any]:
+    """What a checkpoint holds: every float variable of the model and of its optimizer, in a fixed order."""
+    return [v for v in model.weights + model.optimizer.variables if v.dtype.startswith("float")]
+
+
 def _from_chief(strategy: Any, model: Any, epoch: float) -> int:
     """Every float variable of the model and its optimizer, and `epoch`, as the chief has them."""
-    variables = [v for v in model.weights + model.optimizer.variables if v.dtype.startswith("float")]
+    variables = state_variables(model)
     marker = tf.constant(epoch, tf.float32)
 
     @tf.function

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgecnn.errors import EdgeCNNUsageError
-from edgecnn.workstation.distribute.cluster import Cluster, read_tf_config, wait_for_peers
+from edgecnn.workstation.distribute.cluster import Cluster, read_tf_config, rendezvous
 from edgecnn.workstation.tf_env import tf
 
 log = logging.getLogger(__name__)
@@ -73,11 +73,11 @@ def make_distribution(mode: str = "auto", connect_timeout: float = 120.0) -> Dis
     if cluster is None:
         raise EdgeCNNUsageError("--distribute multiworker needs TF_CONFIG (the cluster and this task), or use "
                                 "--workers N to start N workers on this machine")
+    rendezvous(cluster, connect_timeout)  # TensorFlow alone would wait for ever, deaf to signals
     options = tf.distribute.experimental.CommunicationOptions(
         implementation=tf.distribute.experimental.CommunicationImplementation.RING,
         timeout_seconds=COLLECTIVE_TIMEOUT_S)
     strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
-    wait_for_peers(cluster, connect_timeout)  # its server is up now; TensorFlow alone would wait for ever
     log.info(f"worker {cluster.rank} of {cluster.size} ({'chief' if cluster.is_chief else 'not the chief'}), "
              f"{strategy.num_replicas_in_sync} replicas")
     return Distribution("multiworker", strategy, strategy.num_replicas_in_sync, cluster)
