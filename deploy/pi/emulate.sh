@@ -171,7 +171,7 @@ while read -r value; do
     done
 done < <("$host_py" -m pip config list 2>/dev/null | sed -n "s/^[^=]*='\(.*\)'$/\1/p"; env | sed -n 's/^PIP_[A-Z_]*=//p')
 
-root_env=(HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "CI=${CI:-}"
+root_env=(HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "CI=${CI:-}" EDGECNN_EMULATED_PI=1
           PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
           EDGECNN_SHARED_DATA=/srv/edgecnn-shared)
 while IFS= read -r kv; do root_env+=("$kv"); done < <(env | grep -E '^(PIP_[A-Z_]+|SSL_CERT_FILE|REQUESTS_CA_BUNDLE)=' || true)

@@ -15,9 +15,10 @@ from conftest import shared
 
 from edgecnn.camera.loop import CameraLoop, DetectOptions
 from edgecnn.camera.picamera import lores_size
+from edgecnn.face.blazeface import SHIPPED
 from edgecnn.runtime.detection.boxes import iou_matrix
 
-BLAZEFACE = Path(__file__).resolve().parents[2] / "edgecnn" / "face" / "models" / "blazeface_short_range.tflite"
+BLAZEFACE = SHIPPED  # the installed package's model: on the emulated Pi there is no source tree
 
 
 class StandIn:
