@@ -6,6 +6,7 @@
 #
 #   bash deploy/pi/emulate.sh [--host-python PY] [--model FILE]... [--cpus "cortex-a72 cortex-a76"]
 #                             [--work DIR] [--root-cache FILE.tar] [--keep] [--no-tests]
+#   bash deploy/pi/emulate.sh --root-only --root-cache FILE.tar     (only debootstrap, into FILE.tar)
 #
 # --host-python  a Python with edgecnn and LiteRT on this machine: builds the wheel and runs the
 #                reference (default: the checkout's .venv-ci, then .venv)
@@ -16,6 +17,8 @@
 # --root-cache   unpack the debootstrapped root from this tarball, or write it there (re-runs)
 # --keep         leave the work folder (and the root in it) in place
 # --no-tests     skip tests/device (install and identity check only)
+# --root-only    only make the root and write it to --root-cache (CI starts this early, in the
+#                background, while the x86 tests run)
 #
 # Needs root, apt, binfmt_misc and the package registries; installs debootstrap, qemu-user-static
 # and binfmt-support when missing. Timings under emulation are not Raspberry Pi timings.
@@ -29,6 +32,7 @@ work=""
 root_cache=""
 keep=0
 run_tests=1
+root_only=0
 usage_error() { echo "emulate.sh: $1 (see --help)" >&2; exit 2; }
 die() { echo "emulate.sh: $1" >&2; exit 1; }
 while [ $# -gt 0 ]; do
@@ -45,17 +49,22 @@ while [ $# -gt 0 ]; do
             shift 2 ;;
         --keep) keep=1; shift ;;
         --no-tests) run_tests=0; shift ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --root-only) root_only=1; shift ;;
+        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) usage_error "unknown option $1" ;;
     esac
 done
 read -r -a cpu_list <<< "$cpus"
 [ "${#cpu_list[@]}" -gt 0 ] || usage_error "--cpus is empty"
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot, mount)"
-if [ -z "$host_py" ]; then
+[ "$root_only" -eq 0 ] || [ -n "$root_cache" ] || usage_error "--root-only needs --root-cache FILE.tar"
+[ "$root_only" -eq 0 ] || [ ! -f "$root_cache" ] || { echo "emulate.sh: $root_cache exists"; exit 0; }
+if [ "$root_only" -eq 1 ]; then
+    :  # no host Python or reference data needed to make the root
+elif [ -z "$host_py" ]; then
     for v in .venv-ci .venv; do [ -x "$repo/$v/bin/python" ] && { host_py="$repo/$v/bin/python"; break; }; done
 fi
-if [ -z "$host_py" ] || ! "$host_py" -c 'import edgecnn.runtime.model, ai_edge_litert' 2>/dev/null; then
+if [ "$root_only" -eq 0 ] && { [ -z "$host_py" ] || ! "$host_py" -c 'import edgecnn.runtime.model, ai_edge_litert' 2>/dev/null; }; then
     die "no host Python with edgecnn and LiteRT: pass --host-python (e.g. .venv/bin/python after bash tests/run.sh)"
 fi
 shared="${EDGECNN_SHARED_DATA:-$repo/../shared/data}"
@@ -63,11 +72,11 @@ coral=()
 for m in mobilenet_v1_0.25_128_quant.tflite mobilenet_v1_0.5_160_quant.tflite; do
     [ -f "$shared/coral/$m" ] && coral+=("$shared/coral/$m")
 done
-if [ "${#coral[@]}" -eq 0 ]; then
+if [ "${#coral[@]}" -eq 0 ] && [ "$root_only" -eq 0 ]; then
     [ -z "${CI:-}" ] || die "reference data missing: $shared/coral (CI runs with ../shared/data beside the repo)"
     echo "emulate.sh: no reference data at $shared: tests/device will skip what needs it, Coral models left out" >&2
 fi
-[ "${#coral[@]}" -gt 0 ] || [ "${#models[@]}" -gt 0 ] || die "no model for the bit-identity check: pass --model FILE"
+[ "$root_only" -eq 1 ] || [ "${#coral[@]}" -gt 0 ] || [ "${#models[@]}" -gt 0 ] || die "no model for the bit-identity check: pass --model FILE"
 
 t0=$SECONDS
 step() { echo "--- emulate.sh [$((SECONDS - t0)) s]: $*"; }
@@ -126,10 +135,12 @@ bind() {  # bind SOURCE TARGET [ro]
 }
 
 # --- the wheel (what we publish) ----------------------------------------------------------------
+if [ "$root_only" -eq 0 ]; then
 step "building the wheel with $host_py"
 "$host_py" -m pip wheel --quiet --no-deps --wheel-dir "$work/dist" "$repo"
 wheel="$(find "$work/dist" -name 'edgecnn-*.whl' | head -1)"
 [ -n "$wheel" ] || die "pip wheel made no edgecnn wheel"
+fi
 
 # --- Debian bookworm arm64 root -----------------------------------------------------------------
 mkdir -p "$root"
@@ -146,8 +157,12 @@ else
         ${mirror:+"$mirror"} > "$work/debootstrap.log" 2>&1 \
         || { tail -20 "$work/debootstrap.log" >&2; die "debootstrap failed (log above)"; }
     echo "debootstrap: $((SECONDS - s)) s"
-    [ -z "$root_cache" ] || { tar -C "$root" -cf "$root_cache" . && echo "root cached in $root_cache"; }
+    if [ -n "$root_cache" ]; then  # to a temporary name first: a reader never unpacks half a root
+        tar -C "$root" -cf "$root_cache.part" . && mv "$root_cache.part" "$root_cache" \
+            && echo "root cached in $root_cache"
+    fi
 fi
+[ "$root_only" -eq 0 ] || { step "root ready in $root_cache"; exit 0; }
 
 # What pip and apt need to reach the same registries as this machine: DNS, CA bundle, pip's
 # configuration with the files it names, and any local index or find-links folder (read-only).
