@@ -11,9 +11,9 @@ import click
 
 from edgecnn.cli.common import Finite
 from edgecnn.errors import EdgeCNNUsageError
-from edgecnn.workstation.distribute.cluster import MODES, read_tf_config
 
 LAUNCHER_ONLY = ("--workers", "--restarts", "--distribute")
+MODES = ("auto", "none", "mirrored", "multiworker")  # --distribute
 
 
 def distribute_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -38,6 +38,8 @@ def distribute_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def launch_workers(workers: int, restarts: int, distribute: str, global_batch: int) -> bool:
     """With --workers N > 1: run N local workers on this command and exit with their code; else False
     (after checking TF_CONFIG, so a malformed one is answered before TensorFlow loads)."""
+    from edgecnn.workstation.distribute.cluster import read_tf_config  # TensorFlow-free
+
     if workers <= 1:
         read_tf_config()
         return False

@@ -5,6 +5,7 @@ peaks are local maxima of the heatmap (3x3), so NMS only cleans up rare doubles.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,44 +38,54 @@ class CenterNetDecoder:
 
     def decode_quantized(self, raw: list[np.ndarray], specs: Sequence[TensorSpec], input_hw: tuple[int, int],
                          opts: DecodeOptions) -> Decoded:
-        """The same, on the int8 / uint8 output itself: peaks are found on the integers (a 3x3
-        dilation in OpenCV) and only the few winners are dequantized, in plain Python. Decoding then
-        costs a small share of an int8 invoke instead of more than half of it."""
+        """The same, on the int8 / uint8 output itself: cells over the threshold are found on the
+        integers, and with few of them (the usual frame) each is checked for a 3x3 peak and decoded
+        in plain Python through a memoryview (no per-frame copy of the map); many go the vectorised
+        way. Decoding then costs a small share of an int8 invoke instead of more than half of it."""
         spec = specs[0]
         if not spec.quantized:
             return self.decode([raw[0].astype(np.float32)], input_hw, opts)
-        c = self.classes
-        grid = raw[0].reshape(raw[0].shape[-3:])
-        offset = 128 if grid.dtype == np.int8 else 0
-        # int8 -> uint8 keeping the order (OpenCV dilates uint8); the result is contiguous
-        heat = grid[..., :c].view(np.uint8) ^ _SIGN if offset else np.ascontiguousarray(grid[..., :c])
-        flat = heat.reshape(-1)
-        floor = max(0, math.ceil(opts.threshold / spec.scale + spec.zero_point) + offset)
-        candidates = np.flatnonzero(flat >= floor)
-        if not candidates.size:  # the usual frame: nothing there, no dilation needed
+        c, width = self.classes, self.classes + 4
+        grid = np.ascontiguousarray(raw[0].reshape(raw[0].shape[-3:]))
+        signed = grid.dtype == np.int8
+        floor = math.ceil(opts.threshold / spec.scale + spec.zero_point)  # the threshold on the integers
+        if floor > (127 if signed else 255):
             return Decoded.empty()
-        peaks = candidates[cv2.dilate(heat, _KERNEL).reshape(-1)[candidates] == flat[candidates]]
-        if peaks.size > 32:  # many objects: the vectorised path
+        # indices into the (G, G, C) heatmap; a gather of the class channels, then a contiguous
+        # compare, costs a third less than comparing the strided channels in place
+        hits = np.flatnonzero(grid.reshape(-1).take(_heat_index(grid.shape[0] * grid.shape[1], c, width)) >= floor)
+        if not hits.size:  # the usual empty frame: nothing more to do
+            return Decoded.empty()
+        if hits.size > 64:  # many objects: the vectorised path
+            heat = grid[..., :c].view(np.uint8) ^ _SIGN if signed else np.ascontiguousarray(grid[..., :c])
+            flat = heat.reshape(-1)
+            peaks = hits[cv2.dilate(heat, _KERNEL).reshape(-1)[hits] == flat[hits]]
             ys, xs, cls = np.unravel_index(peaks, heat.shape)
-            scores = (flat[peaks].astype(np.float32) - spec.zero_point - offset) * spec.scale
+            scores = (grid[ys, xs, cls].astype(np.float32) - spec.zero_point) * spec.scale
             return self._boxes(grid.astype(np.float32), ys, xs, cls, scores, spec.scale, spec.zero_point,
                                input_hw, opts)
-        zero, scale, stride = spec.zero_point + offset, spec.scale, self.stride
+        values = memoryview(grid.reshape(-1))  # signed or unsigned ints, as the tensor holds them
+        gh, gw = grid.shape[:2]
+        zero, scale, stride = spec.zero_point, spec.scale, self.stride
         in_h, in_w = input_hw
-        gw = heat.shape[1]
-        rows = grid.reshape(-1, c + 4)
         boxes, scores, classes = [], [], []
-        for index, value in zip(peaks.tolist(), flat[peaks].tolist(), strict=True):
+        for index in hits.tolist():
             cell, k = divmod(index, c)
             y, x = divmod(cell, gw)
-            w, h, dx, dy = ((v - spec.zero_point) * scale for v in rows[cell, c:].tolist())
-            cx, cy, w, h = (x + dx) * stride, (y + dy) * stride, w * in_w, h * in_h
+            v = values[cell * width + k]
+            if not _is_peak(values, v, y, x, k, gh, gw, width):
+                continue
+            at = cell * width + c
+            w, h = (values[at] - zero) * scale * in_w, (values[at + 1] - zero) * scale * in_h
+            cx, cy = (x + (values[at + 2] - zero) * scale) * stride, (y + (values[at + 3] - zero) * scale) * stride
             boxes.append([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
-            scores.append((value - zero) * scale)
+            scores.append((v - zero) * scale)
             classes.append(k)
+        if not boxes:
+            return Decoded.empty()
         keep = nms_small(boxes, scores, classes, opts.iou, opts.max_detections) if len(boxes) > 1 else [0]
-        return Decoded(np.array([boxes[i] for i in keep], np.float64).reshape(-1, 4),
-                       np.array([scores[i] for i in keep], np.float64), np.array([classes[i] for i in keep], np.int64))
+        rows = np.array([[*boxes[i], scores[i], classes[i]] for i in keep], np.float64)  # one array, viewed thrice
+        return Decoded(rows[:, :4], rows[:, 4], rows[:, 5].astype(np.int64))
 
     def _boxes(self, out: np.ndarray, ys: np.ndarray, xs: np.ndarray, cls: np.ndarray, scores: np.ndarray,
                scale: float, zero: int, input_hw: tuple[int, int], opts: DecodeOptions) -> Decoded:
@@ -94,6 +105,24 @@ class CenterNetDecoder:
 
 _KERNEL = np.ones((3, 3), np.uint8)
 _SIGN = np.uint8(128)
+
+
+@functools.lru_cache(maxsize=8)
+def _heat_index(cells: int, classes: int, width: int) -> np.ndarray:
+    """Where the class channels of a (cells, width) map lie in its flat form."""
+    return (np.arange(cells)[:, None] * width + np.arange(classes)).reshape(-1)
+
+
+def _is_peak(values: memoryview, v: int, y: int, x: int, k: int, gh: int, gw: int, width: int) -> bool:
+    """No 3x3 neighbour of heatmap cell (y, x) in class k is higher than `v` (the same rule as a
+    3x3 dilation with the edges padded low)."""
+    for yy in (y - 1, y, y + 1):
+        if 0 <= yy < gh:
+            base = yy * gw
+            for xx in (x - 1, x, x + 1):
+                if 0 <= xx < gw and values[(base + xx) * width + k] > v:
+                    return False
+    return True
 
 
 def local_max(heat: np.ndarray) -> np.ndarray:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
 
 ROLES = ("chief", "worker")  # the task types MultiWorkerMirroredStrategy runs
-MODES = ("auto", "none", "mirrored", "multiworker")  # --distribute
 
 
 @dataclass(frozen=True)
