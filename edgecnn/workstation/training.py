@@ -181,11 +181,14 @@ def write_run(run: RunDir, model: Any, card: Card, ds: Dataset, parts: dict,
     atomic.write_json(run.split, split)
     atomic.write_json(run.path / "train_history.json", history)
     atomic.write_bytes(run.path / CURVES_PNG, curves_png(history, cfg.epochs, chance))
-    optimizer, model.optimizer = model.optimizer, None  # its state triples the file; nothing resumes training
+    optimizer = getattr(model, "optimizer", None)  # a face embedder is saved without ever being compiled
+    if optimizer is not None:
+        model.optimizer = None  # its state triples the file; nothing resumes training from it
     try:
         with atomic.atomic_path(run.model, suffix=".keras") as tmp:
             model.save(tmp)
     finally:
-        model.optimizer = optimizer
+        if optimizer is not None:
+            model.optimizer = optimizer
     atomic.write_text(run.card, card.to_json())
     log_completed(f"the run {run.path} was written")
