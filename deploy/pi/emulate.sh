@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # An emulated Raspberry Pi 4 / 5: Debian bookworm arm64 under qemu-user-static with the Pi's CPU
 # model (cortex-a72 = Pi 4, cortex-a76 = Pi 5). Builds edgecnn's wheel, installs it with
-# deploy/pi/install.sh inside the root as a Pi user would, runs tests/device there, and checks
+# deploy/pi/install.sh inside the root as a Pi user would, runs tests/device there (but the gallery
+# race, which no CPU changes), and checks
 # that the int8 outputs are bit-identical to this machine's for identical input tensors.
 #
 #   bash deploy/pi/emulate.sh [--host-python PY] [--model FILE]... [--cpus "cortex-a72 cortex-a76"]
@@ -284,8 +285,12 @@ if [ "$run_tests" -eq 1 ]; then
         || die "could not install pytest in the emulated Pi"
     s=$SECONDS
     tests_status=0
+    # Left to the x86 run: the gallery race (two processes racing on files, pure Python): minutes
+    # under qemu, and nothing an ARM CPU changes. The model fuzzing stays (LiteRT's ARM kernels
+    # run the mutated models).
     in_root "$cpu" /usr/bin/env -C /root/edgecnn-tests /opt/edgecnn/venv/bin/python -m pytest -q \
-        -p no:cacheprovider tests/device || tests_status=$?
+        -p no:cacheprovider --durations=8 --ignore=tests/device/test_hostile_gallery.py \
+        tests/device || tests_status=$?
     tests_s=$((SECONDS - s))
     [ "$tests_status" -eq 0 ] || status=1
 fi
