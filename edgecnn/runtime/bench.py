@@ -1,9 +1,12 @@
-"""`edgecnn bench`: latency percentiles, throughput, overhead over bare invoke, cold start, RSS."""
+"""`edgecnn bench`: latency percentiles, throughput, overhead over bare invoke, cold start, RSS.
+
+The overhead is the paired estimate of edgecnn.runtime.paired (median of per-call ratios predict_i
+/ bare_i, interleaved with the order alternated, over repeats), which holds on a busy machine where
+p50(predict) / p50(bare) does not. Every report names the CPU and the load average it ran at."""
 
 from __future__ import annotations
 
 import dataclasses
-import resource
 import subprocess
 import sys
 import tempfile
@@ -12,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
@@ -20,7 +22,12 @@ from edgecnn.images import load_image
 from edgecnn.log import bar
 from edgecnn.runtime.classify import Classifier
 from edgecnn.runtime.detection import ObjectDetector
+from edgecnn.runtime.machine import CpuInfo, cpu_info, describe_load, load_average, own_peak_rss_mb
+from edgecnn.runtime.paired import Paired, compare
 from edgecnn.stats import percentiles_ms
+
+__all__ = ["BenchReport", "ColdStart", "Latency", "format_report", "measure_cold_start", "own_peak_rss_mb",
+           "run_bench"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,11 @@ class BenchReport:
     invoke: Latency
     predict: Latency
     peak_rss_mb: float
+    overhead: Paired  # predict against bare invoke, per-call pairs
+    cpu: CpuInfo
+    load_before: tuple[float, float, float] | None
+    load_after: tuple[float, float, float] | None
+    threads: int | None = None
     cold_start: ColdStart | None = None
     decode: Latency | None = None  # detectors: decoding and NMS, inside `predict`
 
@@ -71,7 +83,8 @@ class BenchReport:
 
     @property
     def overhead_ratio(self) -> float:
-        return self.predict.p50_ms / self.invoke.p50_ms
+        """Median over repeats of the median per-call ratio predict_i / bare_i."""
+        return self.overhead.ratio
 
     def to_dict(self) -> dict[str, Any]:
         out = {"model": self.model, "size_bytes": self.size_bytes, "backend": self.backend,
@@ -80,7 +93,11 @@ class BenchReport:
                "runs": self.runs, "warmup": self.warmup, "image": self.image,
                "invoke": dataclasses.asdict(self.invoke), "predict": dataclasses.asdict(self.predict),
                "throughput_per_s": self.throughput_per_s, "overhead_ratio": self.overhead_ratio,
-               "peak_rss_mb": self.peak_rss_mb}
+               "peak_rss_mb": self.peak_rss_mb, "overhead": self.overhead.to_dict(),
+               "overhead_estimator": "median over repeats of median(predict_i / bare_i), pairs interleaved, "
+                                     "order alternated",
+               "threads": self.threads, "cpu": self.cpu.to_dict(),
+               "load_average": {"before": self.load_before, "after": self.load_after}}
         if self.cold_start is not None:
             out["cold_start"] = dataclasses.asdict(self.cold_start)
         if self.decode is not None:
@@ -90,41 +107,42 @@ class BenchReport:
 
 
 def run_bench(runner: Classifier | ObjectDetector, runs: int = 200, warmup: int = 20, image: str | None = None,
-              cold_start: bool = True, cli_args: list[str] | None = None) -> BenchReport:
+              cold_start: bool = True, cli_args: list[str] | None = None, repeats: int = 5,
+              threads: int | None = None) -> BenchReport:
     """Measure `runner`: bare invoke vs edgecnn's predict path (for a detector: preprocess, invoke,
-    decode + NMS; decode timed separately), interleaved on the same input."""
-    if runs < 1 or warmup < 0:
-        raise EdgeCNNUsageError("--runs must be 1 or more and --warmup 0 or more")
+    decode + NMS; decode timed separately), `repeats` x `runs` pairs interleaved on the same input."""
+    if runs < 1 or warmup < 0 or repeats < 1:
+        raise EdgeCNNUsageError("--runs and --repeats must be 1 or more and --warmup 0 or more")
     frame = load_image(image, runner.color) if image else _random_image(runner)
     model = runner.model
-    interp, outputs = model.interpreter, [o.index for o in model.outputs]
+    interp, outputs, index = model.interpreter, [o.index for o in model.outputs], model.input.index
     detector = isinstance(runner, ObjectDetector)
     tensor = runner.preprocess(frame)[0] if detector else runner.preprocess(frame)
     predict_fn = runner.detect if detector else runner.scores
-    for _ in range(warmup):
+    decode: list[float] = []
+
+    def bare() -> None:
+        interp.set_tensor(index, tensor)
+        interp.invoke()
+        for o in outputs:
+            interp.get_tensor(o)
+
+    def predict() -> None:
         predict_fn(frame)
-    bare, predict, decode = [], [], []
-    with bar(runs, "benchmarking") as progress:
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            interp.set_tensor(model.input.index, tensor)
-            interp.invoke()
-            for index in outputs:
-                interp.get_tensor(index)
-            t1 = time.perf_counter()
-            predict_fn(frame)
-            t2 = time.perf_counter()
-            bare.append(t1 - t0)
-            predict.append(t2 - t1)
-            if detector:
-                decode.append(runner.last_decode_s)
-            progress.update(1)
+        if detector:
+            decode.append(runner.last_decode_s)
+
+    load_before = load_average()
+    with bar(runs * repeats, "benchmarking") as progress:
+        overhead, bare_s, predict_s = compare(bare, predict, runs, repeats, warmup, on_pair=lambda: progress.update(1))
+    load_after = load_average()
+    decode = decode[-len(predict_s):] if decode else []
     command = ["detect", "--source"] if detector else ["classify"]
     cold = measure_cold_start(model.path, frame, command, cli_args or []) if cold_start else None
     return BenchReport(str(model.path), model.size_bytes, model.backend.name, model.backend.version, model.device,
                        tuple(model.input.shape), model.input.dtype.name, runs, warmup, image or "random",
-                       Latency.of(bare), Latency.of(predict), own_peak_rss_mb(), cold,
-                       Latency.of(decode) if decode else None)
+                       Latency.of(bare_s), Latency.of(predict_s), own_peak_rss_mb(), overhead, cpu_info(),
+                       load_before, load_after, threads, cold, Latency.of(decode) if decode else None)
 
 
 def _random_image(runner: Classifier | ObjectDetector) -> np.ndarray:
@@ -137,7 +155,7 @@ def _random_image(runner: Classifier | ObjectDetector) -> np.ndarray:
 # vfork), so the child measures itself: VmHWM of its own address space.
 COLD_START = """
 import sys
-from edgecnn.runtime.bench import own_peak_rss_mb
+from edgecnn.runtime.machine import own_peak_rss_mb
 try:
     from edgecnn.cli import main
     main(sys.argv[1:])
@@ -146,22 +164,11 @@ finally:
 """
 
 
-def own_peak_rss_mb() -> float:
-    """Peak resident memory of this process's own address space, in MB."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # no /proc (macOS): bytes there, KiB on Linux
-    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
-
-
 def measure_cold_start(model: Path, frame: np.ndarray, command: list[str], extra: list[str]) -> ColdStart:
     """A fresh `edgecnn classify MODEL IMAGE` (or `detect MODEL --source IMAGE`): wall time to the
     first result and its peak RSS."""
+    import cv2  # only here: the rest of the bench needs no image encoding
+
     with tempfile.TemporaryDirectory(prefix="edgecnn-bench-") as tmp:
         path = Path(tmp) / "input.png"
         ok, png = cv2.imencode(".png", frame[:, :, ::-1] if frame.shape[2] == 3 else frame)
@@ -178,18 +185,24 @@ def measure_cold_start(model: Path, frame: np.ndarray, command: list[str], extra
 
 
 def format_report(report: BenchReport) -> str:
-    """The human table of a bench report."""
+    """The human table of a bench report, headed by the CPU and the load average it ran at."""
     r = report.to_dict()
+    threads = "backend's default threads" if report.threads is None else f"{report.threads} thread(s)"
     lines = [f"{Path(r['model']).name}  ({r['size_bytes'] / 1024:.1f} kB, input {r['input']['shape']} "
-             f"{r['input']['dtype']}, {r['backend']} {r['backend_version']}, {r['device']})",
+             f"{r['input']['dtype']}, {r['backend']} {r['backend_version']}, {r['device']}, {threads})",
+             f"CPU: {report.cpu.describe()}",
+             f"{describe_load(report.load_before)} before, {describe_load(report.load_after)} after",
              f"{'':10}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'mean ms':>10}"]
     for key in ("invoke", "predict", "decode"):
         if key not in r:
             continue
         s = r[key]
         lines.append(f"{key:10}{s['p50_ms']:10.3f}{s['p90_ms']:10.3f}{s['p99_ms']:10.3f}{s['mean_ms']:10.3f}")
-    lines.append(f"throughput {r['throughput_per_s']:.1f} images/s; predict / bare invoke (p50) = "
-                 f"{r['overhead_ratio']:.3f}x; peak RSS {r['peak_rss_mb']:.1f} MB")
+    o = report.overhead
+    lines.append(f"predict / bare invoke, median of per-call ratios ({o.pairs} interleaved pairs a repeat): "
+                 f"{o.describe()}; predict - bare = {o.diff_ms * 1e3:.1f} us a call "
+                 f"({o.diff_min_ms * 1e3:.1f}-{o.diff_max_ms * 1e3:.1f})")
+    lines.append(f"throughput {r['throughput_per_s']:.1f} images/s; peak RSS {r['peak_rss_mb']:.1f} MB")
     if "cold_start" in r:
         c = r["cold_start"]
         lines.append(f"cold start (fresh `edgecnn classify` to first result): {c['seconds']:.3f} s, "
