@@ -89,10 +89,12 @@ def inspect(model: str, as_json: bool) -> None:
               help="Repeats of --runs interleaved pairs; the overhead's range is over these.")
 @click.option("--image", type=click.Path(dir_okay=False), help="Input image (default: random pixels).")
 @click.option("--no-cold-start", is_flag=True, help="Skip the fresh-process cold-start measurement.")
+@click.option("--cold-starts", default=9, show_default=True, type=click.IntRange(1, 1000),
+              help="Fresh processes for the cold start (median time, largest peak RSS).")
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
 @runtime_options
 def bench(model: str, runs: int, warmup: int, repeats: int, image: str | None, no_cold_start: bool,
-          as_json: bool, **opts: Any) -> None:
+          cold_starts: int, as_json: bool, **opts: Any) -> None:
     """Measure MODEL on this machine: latency p50/p90/p99, throughput, predict-path overhead over a
     bare invoke(), cold start of `edgecnn classify` (or `detect`) and peak RSS. For detectors the
     decoding and NMS are timed on their own too.
@@ -110,7 +112,7 @@ def bench(model: str, runs: int, warmup: int, repeats: int, image: str | None, n
     runner = (ObjectDetector(loaded, labels=opts["labels"], mean=opts["mean"], std=opts["std"]) if is_detector(loaded)
               else _classifier(loaded, opts))
     extra = [f"--{k}={v}" for k, v in opts.items() if v is not None]
-    report = run_bench(runner, runs, warmup, image, not no_cold_start, extra, repeats, opts["threads"])
+    report = run_bench(runner, runs, warmup, image, not no_cold_start, extra, repeats, opts["threads"], cold_starts)
     if as_json:
         emit_json(report.to_dict())
     else:

@@ -46,10 +46,13 @@ class Latency:
 
 @dataclass(frozen=True)
 class ColdStart:
-    """A fresh `edgecnn classify` process: wall time to its first result and its own peak RSS."""
+    """Fresh `edgecnn classify` processes: median wall time to the first result, the largest peak RSS
+    of one process (its own), and every run's time."""
 
     seconds: float
     peak_rss_mb: float
+    runs: int = 1
+    all_seconds: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ class BenchReport:
 
 def run_bench(runner: Classifier | ObjectDetector, runs: int = 200, warmup: int = 20, image: str | None = None,
               cold_start: bool = True, cli_args: list[str] | None = None, repeats: int = 5,
-              threads: int | None = None) -> BenchReport:
+              threads: int | None = None, cold_runs: int = 9) -> BenchReport:
     """Measure `runner`: bare invoke vs edgecnn's predict path (for a detector: preprocess, invoke,
     decode + NMS; decode timed separately), `repeats` x `runs` pairs interleaved on the same input."""
     if runs < 1 or warmup < 0 or repeats < 1:
@@ -138,7 +141,7 @@ def run_bench(runner: Classifier | ObjectDetector, runs: int = 200, warmup: int 
     load_after = load_average()
     decode = decode[-len(predict_s):] if decode else []
     command = ["detect", "--source"] if detector else ["classify"]
-    cold = measure_cold_start(model.path, frame, command, cli_args or []) if cold_start else None
+    cold = measure_cold_start(model.path, frame, command, cli_args or [], cold_runs) if cold_start else None
     return BenchReport(str(model.path), model.size_bytes, model.backend.name, model.backend.version, model.device,
                        tuple(model.input.shape), model.input.dtype.name, runs, warmup, image or "random",
                        Latency.of(bare_s), Latency.of(predict_s), own_peak_rss_mb(), overhead, cpu_info(),
@@ -164,24 +167,28 @@ finally:
 """
 
 
-def measure_cold_start(model: Path, frame: np.ndarray, command: list[str], extra: list[str]) -> ColdStart:
-    """A fresh `edgecnn classify MODEL IMAGE` (or `detect MODEL --source IMAGE`): wall time to the
-    first result and its peak RSS."""
+def measure_cold_start(model: Path, frame: np.ndarray, command: list[str], extra: list[str],
+                       runs: int = 9) -> ColdStart:
+    """`runs` fresh `edgecnn classify MODEL IMAGE` (or `detect MODEL --source IMAGE`) processes, one
+    after the other: median wall time to the first result and the largest peak RSS."""
     import cv2  # only here: the rest of the bench needs no image encoding
 
+    seconds, peaks = [], []
     with tempfile.TemporaryDirectory(prefix="edgecnn-bench-") as tmp:
         path = Path(tmp) / "input.png"
         ok, png = cv2.imencode(".png", frame[:, :, ::-1] if frame.shape[2] == 3 else frame)
         path.write_bytes(png.tobytes())
         cmd = [sys.executable, "-c", COLD_START, command[0], str(model), *command[1:], str(path), "--json", *extra]
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        seconds = time.perf_counter() - start
-    lines = proc.stderr.strip().splitlines()
-    if proc.returncode != 0 or not lines or not lines[-1].startswith("PEAK_RSS_MB"):
-        errors = [ln for ln in lines if ln.startswith("error:")]
-        raise EdgeCNNError(f"cold-start run failed: {errors[0] if errors else proc.returncode}")
-    return ColdStart(seconds, float(lines[-1].split()[1]))
+        for _ in range(max(1, runs)):
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            seconds.append(time.perf_counter() - start)
+            lines = proc.stderr.strip().splitlines()
+            if proc.returncode != 0 or not lines or not lines[-1].startswith("PEAK_RSS_MB"):
+                errors = [ln for ln in lines if ln.startswith("error:")]
+                raise EdgeCNNError(f"cold-start run failed: {errors[0] if errors else proc.returncode}")
+            peaks.append(float(lines[-1].split()[1]))
+    return ColdStart(float(np.median(seconds)), max(peaks), len(seconds), tuple(seconds))
 
 
 def format_report(report: BenchReport) -> str:
@@ -205,6 +212,7 @@ def format_report(report: BenchReport) -> str:
     lines.append(f"throughput {r['throughput_per_s']:.1f} images/s; peak RSS {r['peak_rss_mb']:.1f} MB")
     if "cold_start" in r:
         c = r["cold_start"]
-        lines.append(f"cold start (fresh `edgecnn classify` to first result): {c['seconds']:.3f} s, "
+        lines.append(f"cold start (fresh `edgecnn classify` to first result, median of {c['runs']}): "
+                     f"{c['seconds']:.3f} s ({min(c['all_seconds']):.3f}-{max(c['all_seconds']):.3f}), "
                      f"peak RSS {c['peak_rss_mb']:.1f} MB")
     return "\n".join(lines)
