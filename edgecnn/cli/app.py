@@ -16,7 +16,6 @@ from edgecnn import __version__, log
 from edgecnn.errors import EdgeCNNError
 from edgecnn.text import printable
 
-
 # command -> the modules that define it (and its subcommands). Only those are imported when it runs:
 # `edgecnn classify` never pays for the camera, face or workstation commands' option tables.
 COMMANDS: dict[str, tuple[str, ...]] = {
