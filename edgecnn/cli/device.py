@@ -85,7 +85,7 @@ def inspect(model: str, as_json: bool) -> None:
 @click.argument("model", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--runs", default=200, show_default=True, type=click.IntRange(1, 10**6), help="Timed runs.")
 @click.option("--warmup", default=20, show_default=True, type=click.IntRange(0, 10**6), help="Untimed runs first.")
-@click.option("--repeats", default=5, show_default=True, type=click.IntRange(1, 1000),
+@click.option("--repeats", default=7, show_default=True, type=click.IntRange(1, 1000),
               help="Repeats of --runs interleaved pairs; the overhead's range is over these.")
 @click.option("--image", type=click.Path(dir_okay=False), help="Input image (default: random pixels).")
 @click.option("--no-cold-start", is_flag=True, help="Skip the fresh-process cold-start measurement.")
