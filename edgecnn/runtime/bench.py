@@ -110,7 +110,7 @@ class BenchReport:
 
 
 def run_bench(runner: Classifier | ObjectDetector, runs: int = 200, warmup: int = 20, image: str | None = None,
-              cold_start: bool = True, cli_args: list[str] | None = None, repeats: int = 5,
+              cold_start: bool = True, cli_args: list[str] | None = None, repeats: int = 7,
               threads: int | None = None, cold_runs: int = 9) -> BenchReport:
     """Measure `runner`: bare invoke vs edgecnn's predict path (for a detector: preprocess, invoke,
     decode + NMS; decode timed separately), `repeats` x `runs` pairs interleaved on the same input."""
