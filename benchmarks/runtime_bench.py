@@ -81,6 +81,9 @@ def build(name: str, folder: Path) -> dict[str, Path]:
     card = Card(tuple(str(i) for i in range(10)), InputSpec(*shape), pre, name=name)
     slug = name.split()[0].lower() + "_" + "_".join(name.split()[1:]).replace(".", "")
     paths = {"keras": folder / f"{slug}.keras"}
+    built = {**paths, **{p: folder / f"{slug}_{p}.tflite" for p in ("float32", "int8")}}
+    if all(path.exists() for path in built.values()):  # --work from an earlier run: same seed, same models
+        return built
     model.save(paths["keras"])
     saved = folder / f"{slug}_saved"
     model.export(str(saved), format="tf_saved_model", verbose=False,
@@ -193,7 +196,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200, help="Interleaved pairs per repeat.")
     parser.add_argument("--repeats", type=int, default=5, help="Repeats; ratio ranges are over these.")
     parser.add_argument("--cold-starts", type=int, default=9, help="Fresh `edgecnn classify` processes.")
-    parser.add_argument("--work", type=Path, default=None, help="Folder for the models (default: temporary).")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="Folder for the models (default: temporary); models already there are reused.")
     parser.add_argument("--quick", action="store_true", help="Only the digits CNN and MobileNetV2 0.35.")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="edgecnn-bench-"))
