@@ -79,7 +79,7 @@ def root(buf: bytes) -> int:
     return _deref(buf, 0)
 
 
-def metadata(buf: bytes) -> dict[str, bytes]:
+def metadata_at(buf: bytes) -> dict[str, bytes]:
     """Every named metadata entry as {name: bytes} (data inside the flatbuffer or after it)."""
     model = root(buf)
     buffers = _tables(buf, model, MODEL_BUFFERS)
@@ -103,7 +103,7 @@ def _buffer(buf: bytes, table: int) -> bytes:
     return b""
 
 
-def custom_operators(buf: bytes) -> list[str]:
+def custom_operators_at(buf: bytes) -> list[str]:
     """The custom operator codes a model uses (such as 'edgetpu-custom-op')."""
     out = []
     for code in _tables(buf, root(buf), MODEL_OPERATOR_CODES):

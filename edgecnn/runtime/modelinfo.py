@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from edgecnn.errors import EdgeCNNError
-from edgecnn.runtime import flatbuf
+from edgecnn.runtime.flatbuf import FlatbufferError, custom_operators_at, metadata_at
 
 EDGETPU_CUSTOM_OP = "edgetpu-custom-op"
 
@@ -122,8 +122,8 @@ def read_metadata(buf: bytes, source: str = "model") -> dict[str, bytes]:
     if len(buf) < 8 or buf[4:8] != b"TFL3":
         raise ModelFormatError(f"{source} is not a TFLite model (no 'TFL3' flatbuffer identifier)")
     try:
-        return flatbuf.metadata(buf)
-    except (flatbuf.FlatbufferError, struct.error, UnicodeError):
+        return metadata_at(buf)
+    except (FlatbufferError, struct.error, UnicodeError):
         raise ModelFormatError(f"{source} is truncated or corrupt (metadata unreadable)") from None
 
 
@@ -132,8 +132,8 @@ def custom_operators(buf: bytes, source: str = "model") -> list[str]:
     if len(buf) < 8 or buf[4:8] != b"TFL3":
         raise ModelFormatError(f"{source} is not a TFLite model (no 'TFL3' flatbuffer identifier)")
     try:
-        return flatbuf.custom_operators(buf)
-    except (flatbuf.FlatbufferError, struct.error, UnicodeError):
+        return custom_operators_at(buf)
+    except (FlatbufferError, struct.error, UnicodeError):
         raise ModelFormatError(f"{source} is truncated or corrupt (operator codes unreadable)") from None
 
 
