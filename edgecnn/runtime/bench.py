@@ -53,6 +53,7 @@ class ColdStart:
     peak_rss_mb: float
     runs: int = 1
     all_seconds: tuple[float, ...] = ()
+    command: str = "classify"
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def measure_cold_start(model: Path, frame: np.ndarray, command: list[str], extra
                 errors = [ln for ln in lines if ln.startswith("error:")]
                 raise EdgeCNNError(f"cold-start run failed: {errors[0] if errors else proc.returncode}")
             peaks.append(float(lines[-1].split()[1]))
-    return ColdStart(float(np.median(seconds)), max(peaks), len(seconds), tuple(seconds))
+    return ColdStart(float(np.median(seconds)), max(peaks), len(seconds), tuple(seconds), command[0])
 
 
 def format_report(report: BenchReport) -> str:
@@ -212,7 +213,7 @@ def format_report(report: BenchReport) -> str:
     lines.append(f"throughput {r['throughput_per_s']:.1f} images/s; peak RSS {r['peak_rss_mb']:.1f} MB")
     if "cold_start" in r:
         c = r["cold_start"]
-        lines.append(f"cold start (fresh `edgecnn classify` to first result, median of {c['runs']}): "
+        lines.append(f"cold start (fresh `edgecnn {c['command']}` to first result, median of {c['runs']}): "
                      f"{c['seconds']:.3f} s ({min(c['all_seconds']):.3f}-{max(c['all_seconds']):.3f}), "
                      f"peak RSS {c['peak_rss_mb']:.1f} MB")
     return "\n".join(lines)
