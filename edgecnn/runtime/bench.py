@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
@@ -172,8 +173,6 @@ def measure_cold_start(model: Path, frame: np.ndarray, command: list[str], extra
                        runs: int = 9) -> ColdStart:
     """`runs` fresh `edgecnn classify MODEL IMAGE` (or `detect MODEL --source IMAGE`) processes, one
     after the other: median wall time to the first result and the largest peak RSS."""
-    import cv2  # only here: the rest of the bench needs no image encoding
-
     seconds, peaks = [], []
     with tempfile.TemporaryDirectory(prefix="edgecnn-bench-") as tmp:
         path = Path(tmp) / "input.png"

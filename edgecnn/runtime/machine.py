@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,8 +109,6 @@ def own_peak_rss_mb() -> float:
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    import resource  # no /proc (macOS): ru_maxrss is bytes there, KiB on Linux
-    import sys
-
+    # no /proc (macOS): ru_maxrss is bytes there, KiB on Linux
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
