@@ -56,8 +56,9 @@ class StageTimer:
 
     def summary(self) -> dict[str, Any]:
         stages = {name: percentiles_ms(self.samples.get(name, ()), (50, 95)) for name in STAGES}
-        return {"frames": self.frames, "seconds": round(self.elapsed, 3),
-                "fps": round(self.fps, 2), "stages": stages}
+        means = {name: (sum(v) / len(v) * 1e3 if (v := self.samples.get(name)) else None) for name in STAGES}
+        return {"frames": self.frames, "seconds": round(self.elapsed, 6),
+                "fps": round(self.fps, 2), "stages": stages, "means_ms": means}
 
 
 def format_summary(summary: dict[str, Any]) -> str:

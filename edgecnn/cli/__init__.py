@@ -4,7 +4,6 @@ Device commands never import TensorFlow; workstation commands import it inside t
 after their arguments are checked (so a wrong path is answered at once).
 """
 
-from edgecnn.cli import camera, device, edgetpu, face, face_device, train, workstation  # noqa: F401 (registers)
-from edgecnn.cli.app import cli, main
+from edgecnn.cli.app import cli, main  # commands register themselves when first asked for (app.COMMANDS)
 
 __all__ = ["cli", "main"]

@@ -6,6 +6,7 @@ Errors a user or the world can cause end in one red line on stderr and exit code
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -15,8 +16,41 @@ from edgecnn import __version__, log
 from edgecnn.errors import EdgeCNNError
 from edgecnn.text import printable
 
+# command -> the modules that define it (and its subcommands). Only those are imported when it runs:
+# `edgecnn classify` never pays for the camera, face or workstation commands' option tables.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "train": ("edgecnn.cli.train",),
+    "quantize": ("edgecnn.cli.workstation",),
+    "parity": ("edgecnn.cli.workstation",),
+    "quickstart": ("edgecnn.cli.workstation",),
+    "classify": ("edgecnn.cli.device",),
+    "inspect": ("edgecnn.cli.device",),
+    "bench": ("edgecnn.cli.device",),
+    "detect": ("edgecnn.cli.camera",),
+    "edgetpu": ("edgecnn.cli.edgetpu",),
+    "face": ("edgecnn.cli.face", "edgecnn.cli.face_device"),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module only when that command is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context | None, cmd_name: str) -> click.Command | None:
+        for module in COMMANDS.get(cmd_name, ()):
+            importlib.import_module(module)  # registers the command on `cli`
+        return self.commands.get(cmd_name)
+
+    def load_all(self) -> dict[str, click.Command]:
+        """Every command, imported (for help listings and tests)."""
+        for name in COMMANDS:
+            self.get_command(None, name)
+        return dict(self.commands)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="edgecnn")
 @click.option("--debug", is_flag=True, help="Show full tracebacks and TensorFlow's own logging.")
 def cli(debug: bool) -> None:

@@ -85,15 +85,23 @@ def inspect(model: str, as_json: bool) -> None:
 @click.argument("model", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--runs", default=200, show_default=True, type=click.IntRange(1, 10**6), help="Timed runs.")
 @click.option("--warmup", default=20, show_default=True, type=click.IntRange(0, 10**6), help="Untimed runs first.")
+@click.option("--repeats", default=7, show_default=True, type=click.IntRange(1, 1000),
+              help="Repeats of --runs interleaved pairs; the overhead's range is over these.")
 @click.option("--image", type=click.Path(dir_okay=False), help="Input image (default: random pixels).")
 @click.option("--no-cold-start", is_flag=True, help="Skip the fresh-process cold-start measurement.")
+@click.option("--cold-starts", default=9, show_default=True, type=click.IntRange(1, 1000),
+              help="Fresh processes for the cold start (median time, largest peak RSS).")
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
 @runtime_options
-def bench(model: str, runs: int, warmup: int, image: str | None, no_cold_start: bool, as_json: bool,
-          **opts: Any) -> None:
+def bench(model: str, runs: int, warmup: int, repeats: int, image: str | None, no_cold_start: bool,
+          cold_starts: int, as_json: bool, **opts: Any) -> None:
     """Measure MODEL on this machine: latency p50/p90/p99, throughput, predict-path overhead over a
     bare invoke(), cold start of `edgecnn classify` (or `detect`) and peak RSS. For detectors the
-    decoding and NMS are timed on their own too."""
+    decoding and NMS are timed on their own too.
+
+    The overhead is the median of per-call ratios predict_i / bare_i over interleaved pairs (order
+    alternated), given with its range over --repeats; it holds on a busy machine. The report names
+    the CPU (and its int8 instructions) and the load average."""
     from edgecnn.runtime import load_model
     from edgecnn.runtime.bench import format_report, run_bench
     from edgecnn.runtime.detection import ObjectDetector
@@ -104,7 +112,7 @@ def bench(model: str, runs: int, warmup: int, image: str | None, no_cold_start: 
     runner = (ObjectDetector(loaded, labels=opts["labels"], mean=opts["mean"], std=opts["std"]) if is_detector(loaded)
               else _classifier(loaded, opts))
     extra = [f"--{k}={v}" for k, v in opts.items() if v is not None]
-    report = run_bench(runner, runs, warmup, image, not no_cold_start, extra)
+    report = run_bench(runner, runs, warmup, image, not no_cold_start, extra, repeats, opts["threads"], cold_starts)
     if as_json:
         emit_json(report.to_dict())
     else:

@@ -15,7 +15,7 @@ from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError, read_file
 from edgecnn.log import native_stderr_silenced
 from edgecnn.runtime.backend import Backend, load_backend
 from edgecnn.runtime.edgetpu import Device, cpu_build_hint, library_name, load_edgetpu_delegate, parse_device
-from edgecnn.runtime.modelinfo import EDGETPU_CUSTOM_OP, operator_names, read_metadata, read_model_info
+from edgecnn.runtime.modelinfo import EDGETPU_CUSTOM_OP, custom_operators, read_metadata, read_model_info
 from edgecnn.runtime.tensors import TensorSpec, tensor_spec
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def load_model(path: str | Path, threads: int | None = None, backend: str | None
     card = read_card_bytes(data, str(path))
     if chosen.name != "litert":  # LiteRT verifies the flatbuffer itself; older interpreters crash on damage
         read_model_info(data, str(path))
-    delegates = _delegates(path, EDGETPU_CUSTOM_OP in operator_names(data, str(path)), target, chosen)
+    delegates = _delegates(path, EDGETPU_CUSTOM_OP in custom_operators(data, str(path)), target, chosen)
     try:
         with native_stderr_silenced():
             interpreter = chosen.interpreter_class(model_path=os.fspath(path), num_threads=threads,

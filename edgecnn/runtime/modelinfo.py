@@ -9,6 +9,7 @@ A damaged file ends in one ModelFormatError, never a traceback or a hang.
 from __future__ import annotations
 
 import functools
+import struct
 from collections import Counter
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from edgecnn.errors import EdgeCNNError
+from edgecnn.runtime.flatbuf import FlatbufferError, custom_operators_at, metadata_at
 
 EDGETPU_CUSTOM_OP = "edgetpu-custom-op"
 
@@ -116,31 +118,23 @@ def _ints(getter: Any) -> tuple[int, ...]:
 
 
 def read_metadata(buf: bytes, source: str = "model") -> dict[str, bytes]:
-    """All named metadata entries of a TFLite model as {name: bytes}."""
-    model = _root(buf, source)
+    """All named metadata entries of a TFLite model as {name: bytes} (read without the schema)."""
+    if len(buf) < 8 or buf[4:8] != b"TFL3":
+        raise ModelFormatError(f"{source} is not a TFLite model (no 'TFL3' flatbuffer identifier)")
     try:
-        out: dict[str, bytes] = {}
-        buffers = _count(model.BuffersLength(), buf)
-        for i in range(_count(model.MetadataLength(), buf)):
-            entry = model.Metadata(i)
-            index = entry.Buffer()
-            if index < buffers:
-                out[(entry.Name() or b"").decode("utf-8", "replace")] = _buffer_bytes(buf, model.Buffers(index))
-        return out
-    except Exception:  # the generated reader raises struct, index, type and unicode errors on damage
+        return metadata_at(buf)
+    except (FlatbufferError, struct.error, UnicodeError):
         raise ModelFormatError(f"{source} is truncated or corrupt (metadata unreadable)") from None
 
 
-def _buffer_bytes(buf: bytes, buffer: Any) -> bytes:
-    if buffer.DataLength():
-        data = buffer.DataAsNumpy()
-        return data.tobytes()
-    offset, size = int(buffer.Offset()), int(buffer.Size())
-    if offset > 1 and size:  # large models keep buffer data after the flatbuffer
-        if offset + size > len(buf):
-            raise IndexError("buffer runs past the end of the file")
-        return bytes(buf[offset:offset + size])
-    return b""
+def custom_operators(buf: bytes, source: str = "model") -> list[str]:
+    """The custom operator codes a model uses, such as 'edgetpu-custom-op' (read without the schema)."""
+    if len(buf) < 8 or buf[4:8] != b"TFL3":
+        raise ModelFormatError(f"{source} is not a TFLite model (no 'TFL3' flatbuffer identifier)")
+    try:
+        return custom_operators_at(buf)
+    except (FlatbufferError, struct.error, UnicodeError):
+        raise ModelFormatError(f"{source} is truncated or corrupt (operator codes unreadable)") from None
 
 
 def read_model_info(buf: bytes, source: str = "model") -> ModelInfo:

@@ -6,11 +6,13 @@ import click
 import pytest
 
 from edgecnn.cli import cli
+from edgecnn.cli.app import COMMANDS
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     out = []
-    for name, cmd in group.commands.items():
+    items = group.load_all() if hasattr(group, "load_all") else group.commands
+    for name, cmd in items.items():
         out.append(prefix + (name,))
         if isinstance(cmd, click.Group):
             out += _commands(cmd, prefix + (name,))
@@ -18,7 +20,13 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[st
 
 
 def test_expected_commands_exist() -> None:
-    assert {"train", "quantize", "parity", "classify", "quickstart"} <= set(cli.commands)
+    assert {"train", "quantize", "parity", "classify", "quickstart"} <= set(cli.load_all())
+
+
+def test_lazy_command_table_names_every_command() -> None:
+    """app.COMMANDS is the lazy group's table: each name is defined by the modules it lists, and no
+    module defines a top-level command the table does not name."""
+    assert set(cli.load_all()) == set(COMMANDS)
 
 
 @pytest.mark.parametrize("path", [()] + _commands(cli))
@@ -26,7 +34,8 @@ def test_help(run_cli, path: tuple[str, ...]) -> None:
     r = run_cli(*path, "--help")
     assert r.code == 0, r.err
     assert "Usage: edgecnn" in r.out
-    command = cli
+    command: click.Command = cli
+    cli.load_all()
     for name in path:
         command = command.commands[name]  # type: ignore[attr-defined]
     assert (command.help or "").split("\n")[0].strip()[:30] in " ".join(r.out.split())
