@@ -36,6 +36,7 @@ class Frame:
     bgr: np.ndarray
     wait: float = 0.0
     small: np.ndarray | None = None  # the same view scaled down by the camera (Pi camera lores stream)
+    origin: str | None = None  # the file it came from (image folders), read when the frame was
 
 
 def install_stop_signals(stop: threading.Event) -> dict[int, Any]:
@@ -112,7 +113,8 @@ class FrameStream:
             if self.duration and t >= self.duration:
                 return
             self.delivered += 1
-            yield Frame(seq, t, bgr, wait, small)
+            origin = getattr(self.source, "current", None)  # now: the loop handles frames one behind
+            yield Frame(seq, t, bgr, wait, small, None if origin is None else str(origin))
 
 
 @contextmanager

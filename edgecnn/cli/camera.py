@@ -90,12 +90,10 @@ def detect(model: str, summary_path: str | None, as_json: bool, **opts: Any) -> 
     regions = region_finder(opts.pop("roi"))
     collect = _Collect() if as_json else None
     loop = CameraLoop(DetectOptions(model=model, **opts), regions=regions, on_frame=collect)
-    if collect is not None:
-        if not hasattr(loop.source, "current"):
-            from edgecnn.errors import EdgeCNNUsageError
+    if collect is not None and not hasattr(loop.source, "current"):
+        from edgecnn.errors import EdgeCNNUsageError
 
-            raise EdgeCNNUsageError("--json lists what each image shows: give an image or a folder as --source")
-        collect.source = loop.source
+        raise EdgeCNNUsageError("--json lists what each image shows: give an image or a folder as --source")
     status = loop.run()
     if collect is not None:
         emit_json(collect.results)
@@ -122,10 +120,9 @@ class _Collect:
 
     def __init__(self) -> None:
         self.results: list[dict[str, Any]] = []
-        self.source: Any = None
 
     def __call__(self, frame: Any, seen: Any) -> None:
-        record = {"image": str(self.source.current), "detections": [d.to_dict() for d in seen.detections]}
+        record = {"image": frame.origin, "detections": [d.to_dict() for d in seen.detections]}
         if seen.label:
             record.update(label=seen.label, score=round(seen.score, 4))
         self.results.append(record)
