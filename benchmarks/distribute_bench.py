@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -22,15 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from edgecnn.runtime.machine import cpu_info
 
 
 def train_once(data: str, workers: int, epochs: int, batch: int, out: Path) -> dict[str, float]:
@@ -73,7 +66,7 @@ def main() -> None:
                 results[n].append(train_once(args.data, n, args.epochs, args.batch_size, Path(tmp) / f"w{n}"))
                 print(f"repeat {r + 1}: {n} worker(s) {results[n][-1]['steps_s']:.1f} steps/s", file=sys.stderr)
     print(f"# {args.data}, {args.epochs} epochs, global batch {args.batch_size}, {args.repeats} repeats interleaved; "
-          f"CPU {cpu_model()}, {os.cpu_count()} logical cores; load average (1 min) "
+          f"CPU {cpu_info().describe()}; load average (1 min) "
           f"{min(loads):.1f}-{max(loads):.1f} while running")
     print(f"{'processes':<10} {'steps/s':>18} {'images/s':>18} {'train s':>8} {'wall s':>8} {'quality':>9}")
     base = statistics.median(x["steps_s"] for x in results[1])

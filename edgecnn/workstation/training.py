@@ -130,7 +130,7 @@ def _fit(model: Any, ds: Dataset, parts: dict[str, np.ndarray], pre: Preprocessi
         keras.callbacks.EarlyStopping(monitor=monitor, patience=cfg.patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(2, cfg.patience // 3)),
         PreciseBatchNorm(ds.images[tr], pre),
-        TrainingProgress(cfg.epochs, len(tr) // cfg.batch_size if dist.distributed else -(-len(tr) // cfg.batch_size)),
+        TrainingProgress(cfg.epochs, dist.steps(len(tr), cfg.batch_size)),
     ]
     settings = {"data": ds.source, "ids": len(ds.ids), "config": dataclasses.asdict(cfg)}
     history = fit(dist, model, make_train, val_ds, cfg.epochs, callbacks, cfg.batch_size, len(tr), run_dir,

@@ -110,8 +110,7 @@ def _fit(model: Any, train: Detections, val: Detections, pre: Preprocessing, cfg
     monitor = "val_loss" if val_ds is not None else "loss"
     callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=cfg.patience, restore_best_weights=True),
                  keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(2, cfg.patience // 3)),
-                 TrainingProgress(cfg.epochs, len(train.ids) // cfg.batch_size if dist.distributed
-                                  else -(-len(train.ids) // cfg.batch_size))]
+                 TrainingProgress(cfg.epochs, dist.steps(len(train.ids), cfg.batch_size))]
     settings = {"data": train.source, "ids": len(train.ids), "config": dataclasses.asdict(cfg)}
     history = fit(dist, model, make_train, val_ds, cfg.epochs, callbacks, cfg.batch_size, len(train.ids), run_dir,
                   settings)

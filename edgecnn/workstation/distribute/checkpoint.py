@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -71,12 +70,8 @@ class ResumePoint:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"weights-{epoch}.npz"
-        tmp = self.folder / f".tmp-{os.getpid()}.npz"
-        with open(tmp, "wb") as f:
-            np.savez(f, *[np.asarray(v) for v in variables])
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.folder / name)
+        with atomic.atomic_path(self.folder / name, suffix=".npz") as tmp:
+            np.savez(tmp, *[np.asarray(v) for v in variables])
         atomic.write_json(self.folder / "state.json", {"settings": self.key, "epoch": epoch, "history": history,
                                                       "learning_rate": learning_rate, "weights": name})
         atomic.fsync_dir(self.folder)

@@ -42,7 +42,7 @@ class _Loop:
 
     def run(self, make_train: TrainData, val_data: Any, epochs: int, callbacks: list[Any], global_batch: int,
             train_size: int, resume: ResumePoint) -> dict[str, list[float]]:
-        steps = train_size // global_batch
+        steps = self.dist.steps(train_size, global_batch)
         if steps < 1:
             raise EdgeCNNError(f"{train_size} training images make no full global batch of {global_batch}: "
                                "lower --batch-size")

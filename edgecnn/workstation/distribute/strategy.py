@@ -46,6 +46,11 @@ class Distribution:
                                     f"among the {self.replicas} replicas (try {fits})")
         return global_batch // self.replicas
 
+    def steps(self, train_size: int, global_batch: int) -> int:
+        """Training steps an epoch: a partial last batch in one process; only full global batches
+        when distributed (every replica gets the same batch size)."""
+        return train_size // global_batch if self.distributed else -(-train_size // global_batch)
+
     def card(self, global_batch: int, learning_rate: float) -> dict[str, Any]:
         """What the card records about how the model was trained."""
         return {"strategy": self.mode, "workers": self.workers, "replicas": self.replicas,

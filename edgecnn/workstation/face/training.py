@@ -53,9 +53,8 @@ def face_train(data: str, out: str | Path, cfg: FaceConfig, overwrite: bool = Fa
         mine = tr[shard::shards]
         return make_dataset(ds.images[mine], ds.targets[mine], pre, batch, True, aug, cfg.seed)
 
-    steps = len(tr) // cfg.batch_size if dist.distributed else -(-len(tr) // cfg.batch_size)
     callbacks = [keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=8),
-                 TrainingProgress(cfg.epochs, steps)]
+                 TrainingProgress(cfg.epochs, dist.steps(len(tr), cfg.batch_size))]
     start = time.perf_counter()
     settings = {"data": ds.source, "ids": len(ds.ids), "config": dataclasses.asdict(cfg)}
     history = fit(dist, trainer, make_train, None, cfg.epochs, callbacks, cfg.batch_size, len(tr), run.path, settings)
