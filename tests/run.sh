@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a virtual environment with edgecnn[train,test], lint with ruff, run the whole test suite.
-# Usage: bash tests/run.sh [pytest args...]     (EDGECNN_VENV picks the venv folder)
+# Usage: bash tests/run.sh [pytest args...]     (EDGECNN_VENV picks the venv folder;
+#        EDGECNN_SETUP_ONLY=1 stops after the install and the lint: CI prepares the venv first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${EDGECNN_VENV:-.venv}"
@@ -21,4 +22,5 @@ python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --no-deps "trackeval==1.3.0"
 # Lint first: a new finding fails the run like a failing test (rules in pyproject.toml).
 "$venv/bin/ruff" check edgecnn tests benchmarks
+[ "${EDGECNN_SETUP_ONLY:-0}" != 1 ] || exit 0
 exec "$venv/bin/python" -m pytest "$@"

@@ -138,7 +138,11 @@ bind() {  # bind SOURCE TARGET [ro]
 # --- the wheel (what we publish) ----------------------------------------------------------------
 if [ "$root_only" -eq 0 ]; then
 step "building the wheel with $host_py"
-"$host_py" -m pip wheel --quiet --no-deps --wheel-dir "$work/dist" "$repo"
+# from a copy of what the wheel is made of: setuptools builds in the source folder (build/,
+# *.egg-info), and CI runs this beside the test suite, which builds the wheel too
+mkdir -p "$work/src"
+tar -C "$repo" --exclude=__pycache__ -cf - pyproject.toml README.md edgecnn | tar -C "$work/src" -xf -
+"$host_py" -m pip wheel --quiet --no-deps --wheel-dir "$work/dist" "$work/src"
 wheel="$(find "$work/dist" -name 'edgecnn-*.whl' | head -1)"
 [ -n "$wheel" ] || die "pip wheel made no edgecnn wheel"
 fi
