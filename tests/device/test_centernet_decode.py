@@ -34,7 +34,7 @@ def _grid(dtype: np.dtype, peaks: int, seed: int) -> tuple[np.ndarray, TensorSpe
 def test_integer_decode_equals_float_decode(dtype: np.dtype, peaks: int, seed: int) -> None:
     grid, spec = _grid(dtype, peaks, seed)
     decoder = CenterNetDecoder(CLASSES, 4)
-    for opts in (DecodeOptions(0.5, 0.5, 100), DecodeOptions(0.3, 0.7, 10)):
+    for opts in (DecodeOptions(0.5, 0.5, 100), DecodeOptions(0.3, 0.7, 10), DecodeOptions(0.0, 0.5, 100)):
         fast = decoder.decode_quantized([grid], [spec], HW, opts)
         ref = decoder.decode([dequantize(grid, spec)], HW, opts)
         order_f, order_r = np.lexsort(fast.boxes.T), np.lexsort(ref.boxes.T)

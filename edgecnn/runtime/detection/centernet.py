@@ -16,7 +16,7 @@ import numpy as np
 from edgecnn.card import Card
 from edgecnn.runtime.detection.boxes import centre_to_corners
 from edgecnn.runtime.detection.layouts import Decoded, DecodeOptions, family
-from edgecnn.runtime.detection.nms import batched_nms, nms_small
+from edgecnn.runtime.detection.nms import batched_nms, box_iou
 from edgecnn.runtime.tensors import TensorSpec
 
 FORMAT = "centernet"
@@ -46,46 +46,52 @@ class CenterNetDecoder:
         if not spec.quantized:
             return self.decode([raw[0].astype(np.float32)], input_hw, opts)
         c, width = self.classes, self.classes + 4
-        grid = np.ascontiguousarray(raw[0].reshape(raw[0].shape[-3:]))
-        signed = grid.dtype == np.int8
+        out = raw[0]
+        signed = out.dtype == np.int8
         floor = math.ceil(opts.threshold / spec.scale + spec.zero_point)  # the threshold on the integers
         if floor > (127 if signed else 255):
             return Decoded.empty()
-        # indices into the (G, G, C) heatmap; a gather of the class channels, then a contiguous
-        # compare, costs a third less than comparing the strided channels in place
-        hits = np.flatnonzero(grid.reshape(-1).take(_heat_index(grid.shape[0] * grid.shape[1], c, width)) >= floor)
+        gh, gw = out.shape[-3:-1]
+        flat = out.reshape(-1)
+        # flat indices of heatmap cells at or over the threshold: one compare of the whole map with a
+        # per-channel bound (box channels never pass), then nonzero: a third of a gather and compare
+        if floor > (-128 if signed else 0):
+            hits = (flat > _bounds(gh * gw, c, width, floor - 1, out.dtype.str)).nonzero()[0]
+        else:  # a threshold at or below the integers' floor: every class cell
+            hits = _heat_index(gh * gw, c, width)
         if not hits.size:  # the usual empty frame: nothing more to do
             return Decoded.empty()
         if hits.size > 64:  # many objects: the vectorised path
+            grid = np.ascontiguousarray(out.reshape(gh, gw, width))
             heat = grid[..., :c].view(np.uint8) ^ _SIGN if signed else np.ascontiguousarray(grid[..., :c])
-            flat = heat.reshape(-1)
-            peaks = hits[cv2.dilate(heat, _KERNEL).reshape(-1)[hits] == flat[hits]]
+            at = hits // width * c + hits % width  # the same cells in the (G, G, C) heatmap
+            peaks = at[cv2.dilate(heat, _KERNEL).reshape(-1)[at] == heat.reshape(-1)[at]]
             ys, xs, cls = np.unravel_index(peaks, heat.shape)
             scores = (grid[ys, xs, cls].astype(np.float32) - spec.zero_point) * spec.scale
             return self._boxes(grid.astype(np.float32), ys, xs, cls, scores, spec.scale, spec.zero_point,
                                input_hw, opts)
-        values = memoryview(grid.reshape(-1))  # signed or unsigned ints, as the tensor holds them
-        gh, gw = grid.shape[:2]
+        values = memoryview(flat)  # signed or unsigned ints, as the tensor holds them
         zero, scale, stride = spec.zero_point, spec.scale, self.stride
         in_h, in_w = input_hw
-        boxes, scores, classes = [], [], []
+        rows, classes = [], []
         for index in hits.tolist():
-            cell, k = divmod(index, c)
+            cell, k = divmod(index, width)
             y, x = divmod(cell, gw)
-            v = values[cell * width + k]
-            if not _is_peak(values, v, y, x, k, gh, gw, width):
-                continue
-            at = cell * width + c
-            w, h = (values[at] - zero) * scale * in_w, (values[at + 1] - zero) * scale * in_h
-            cx, cy = (x + (values[at + 2] - zero) * scale) * stride, (y + (values[at + 3] - zero) * scale) * stride
-            boxes.append([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
-            scores.append((v - zero) * scale)
-            classes.append(k)
-        if not boxes:
+            v = values[index]
+            if _is_peak(values, v, y, x, k, gh, gw, width):
+                at = index - k + c
+                w, h = (values[at] - zero) * scale * in_w, (values[at + 1] - zero) * scale * in_h
+                cx = (x + (values[at + 2] - zero) * scale) * stride
+                cy = (y + (values[at + 3] - zero) * scale) * stride
+                rows.append([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, (v - zero) * scale])
+                classes.append(k)
+        if len(rows) > 1:
+            keep = _nms_rows(rows, classes, opts.iou, opts.max_detections)
+            rows, classes = [rows[i] for i in keep], [classes[i] for i in keep]
+        elif not rows:
             return Decoded.empty()
-        keep = nms_small(boxes, scores, classes, opts.iou, opts.max_detections) if len(boxes) > 1 else [0]
-        rows = np.array([[*boxes[i], scores[i], classes[i]] for i in keep], np.float64)  # one array, viewed thrice
-        return Decoded(rows[:, :4], rows[:, 4], rows[:, 5].astype(np.int64))
+        table = np.array(rows, np.float64)  # one array, viewed twice
+        return Decoded(table[:, :4], table[:, 4], np.array(classes, np.int64))
 
     def _boxes(self, out: np.ndarray, ys: np.ndarray, xs: np.ndarray, cls: np.ndarray, scores: np.ndarray,
                scale: float, zero: int, input_hw: tuple[int, int], opts: DecodeOptions) -> Decoded:
@@ -107,6 +113,37 @@ _KERNEL = np.ones((3, 3), np.uint8)
 _SIGN = np.uint8(128)
 
 
+@functools.lru_cache(maxsize=16)
+def _bounds(cells: int, classes: int, width: int, below: int, dtype: str) -> np.ndarray:
+    """A flat (cells * width) array: `below` on the class channels, the dtype's largest value on the
+    box channels (`>` never passes there)."""
+    kind = np.dtype(dtype)
+    row = np.full(width, np.iinfo(kind).max, kind)
+    row[:classes] = below
+    out = np.tile(row, cells)
+    out.flags.writeable = False
+    return out
+
+
+def _nms_rows(rows: list[list[float]], classes: list[int], iou: float, limit: int) -> list[int]:
+    """Greedy per-class NMS on [x0, y0, x1, y1, score] rows: indices kept, best first (a few rows:
+    plain Python; one row per class needs no overlap test)."""
+    order = sorted(range(len(rows)), key=lambda i: -rows[i][4])
+    if len(set(classes)) == len(classes):
+        return order[:limit]
+    keep: list[int] = []
+    for i in order:
+        a, k = rows[i], classes[i]
+        for j in keep:
+            if classes[j] == k and box_iou(a, rows[j]) > iou:
+                break
+        else:
+            keep.append(i)
+            if len(keep) >= limit:
+                break
+    return keep
+
+
 @functools.lru_cache(maxsize=8)
 def _heat_index(cells: int, classes: int, width: int) -> np.ndarray:
     """Where the class channels of a (cells, width) map lie in its flat form."""
@@ -116,6 +153,13 @@ def _heat_index(cells: int, classes: int, width: int) -> np.ndarray:
 def _is_peak(values: memoryview, v: int, y: int, x: int, k: int, gh: int, gw: int, width: int) -> bool:
     """No 3x3 neighbour of heatmap cell (y, x) in class k is higher than `v` (the same rule as a
     3x3 dilation with the edges padded low)."""
+    if 0 < y < gh - 1 and 0 < x < gw - 1:  # inside: the eight neighbours without bounds checks
+        at, row = (y * gw + x) * width + k, gw * width
+        for o in (at - row - width, at - row, at - row + width, at - width, at + width,
+                  at + row - width, at + row, at + row + width):
+            if values[o] > v:
+                return False
+        return True
     for yy in (y - 1, y, y + 1):
         if 0 <= yy < gh:
             base = yy * gw

@@ -35,7 +35,16 @@ class Decoded:
 
     @classmethod
     def empty(cls) -> Decoded:
-        return cls(np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=np.int64))
+        """No detections: one shared instance (read-only arrays; the usual frame returns it)."""
+        return _EMPTY
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+_EMPTY = Decoded(_read_only(np.zeros((0, 4))), _read_only(np.zeros(0)), _read_only(np.zeros(0, dtype=np.int64)))
 
 
 class Decoder(Protocol):

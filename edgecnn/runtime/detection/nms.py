@@ -58,7 +58,7 @@ def nms_small(boxes: list[list[float]], scores: list[float], classes: list[int] 
     keep: list[int] = []
     for i in sorted(range(len(boxes)), key=lambda k: -scores[k]):
         a = boxes[i]
-        if any((classes is None or classes[j] == classes[i]) and _iou(a, boxes[j]) > iou for j in keep):
+        if any((classes is None or classes[j] == classes[i]) and box_iou(a, boxes[j]) > iou for j in keep):
             continue
         keep.append(i)
         if limit is not None and len(keep) >= limit:
@@ -66,7 +66,8 @@ def nms_small(boxes: list[list[float]], scores: list[float], classes: list[int] 
     return keep
 
 
-def _iou(a: list[float], b: list[float]) -> float:
+def box_iou(a: list[float], b: list[float]) -> float:
+    """Overlap of two boxes given as x0, y0, x1, y1 (further items ignored)."""
     w = min(a[2], b[2]) - max(a[0], b[0])
     h = min(a[3], b[3]) - max(a[1], b[1])
     if w <= 0 or h <= 0:
