@@ -16,8 +16,12 @@ pytest.importorskip("tensorflow", reason="workstation tests need pip install 'ed
 
 def _interrupt_when(cmd: list[str], marker: str, timeout: float = 120.0) -> tuple[int, str]:
     """Start `cmd`, send SIGINT once `marker` shows on stderr, return (exit code, stderr)."""
+    # A shell without job control starts background jobs with SIGINT ignored, and Python keeps an
+    # ignored SIGINT ignored: a suite run as `bash tests/run.sh &` would see Ctrl-C do nothing (the
+    # run trains all its epochs). The child gets SIGINT's default back, as a terminal's Ctrl-C finds it.
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen, deadline = [], time.monotonic() + timeout
     assert proc.stderr is not None
     for line in proc.stderr:
