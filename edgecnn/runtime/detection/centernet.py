@@ -73,20 +73,30 @@ class CenterNetDecoder:
         values = memoryview(flat)  # signed or unsigned ints, as the tensor holds them
         zero, scale, stride = spec.zero_point, spec.scale, self.stride
         in_h, in_w = input_hw
-        rows, classes = [], []
+        up = gw * width  # one row up in the flat map
+        rows, scores, classes = [], [], []
         for index in hits.tolist():
             cell, k = divmod(index, width)
             y, x = divmod(cell, gw)
             v = values[index]
-            if _is_peak(values, v, y, x, k, gh, gw, width):
-                at = index - k + c
-                w, h = (values[at] - zero) * scale * in_w, (values[at + 1] - zero) * scale * in_h
-                cx = (x + (values[at + 2] - zero) * scale) * stride
-                cy = (y + (values[at + 3] - zero) * scale) * stride
-                rows.append([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, (v - zero) * scale])
-                classes.append(k)
+            if 0 < y < gh - 1 and 0 < x < gw - 1:  # inside: the 8 neighbours, no bounds checks
+                if (values[index - up - width] > v or values[index - up] > v or values[index - up + width] > v
+                        or values[index - width] > v or values[index + width] > v
+                        or values[index + up - width] > v or values[index + up] > v
+                        or values[index + up + width] > v):
+                    continue
+            elif not _is_peak(values, v, y, x, k, gh, gw, width):
+                continue
+            at = index - k + c
+            w, h = (values[at] - zero) * scale * in_w, (values[at + 1] - zero) * scale * in_h
+            cx = (x + (values[at + 2] - zero) * scale) * stride
+            cy = (y + (values[at + 3] - zero) * scale) * stride
+            score = (v - zero) * scale
+            rows.append([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, score])
+            scores.append(score)
+            classes.append(k)
         if len(rows) > 1:
-            keep = _nms_rows(rows, classes, opts.iou, opts.max_detections)
+            keep = _nms_rows(rows, scores, classes, opts.iou, opts.max_detections)
             rows, classes = [rows[i] for i in keep], [classes[i] for i in keep]
         elif not rows:
             return Decoded.empty()
@@ -125,10 +135,10 @@ def _bounds(cells: int, classes: int, width: int, below: int, dtype: str) -> np.
     return out
 
 
-def _nms_rows(rows: list[list[float]], classes: list[int], iou: float, limit: int) -> list[int]:
-    """Greedy per-class NMS on [x0, y0, x1, y1, score] rows: indices kept, best first (a few rows:
-    plain Python; one row per class needs no overlap test)."""
-    order = sorted(range(len(rows)), key=lambda i: -rows[i][4])
+def _nms_rows(rows: list[list[float]], scores: list[float], classes: list[int], iou: float, limit: int) -> list[int]:
+    """Greedy per-class NMS on [x0, y0, x1, y1, ...] rows: indices kept, best score first (a few
+    rows: plain Python; one row per class needs no overlap test)."""
+    order = sorted(range(len(rows)), key=scores.__getitem__, reverse=True)  # stable, like the numpy path
     if len(set(classes)) == len(classes):
         return order[:limit]
     keep: list[int] = []
@@ -153,13 +163,6 @@ def _heat_index(cells: int, classes: int, width: int) -> np.ndarray:
 def _is_peak(values: memoryview, v: int, y: int, x: int, k: int, gh: int, gw: int, width: int) -> bool:
     """No 3x3 neighbour of heatmap cell (y, x) in class k is higher than `v` (the same rule as a
     3x3 dilation with the edges padded low)."""
-    if 0 < y < gh - 1 and 0 < x < gw - 1:  # inside: the eight neighbours without bounds checks
-        at, row = (y * gw + x) * width + k, gw * width
-        for o in (at - row - width, at - row, at - row + width, at - width, at + width,
-                  at + row - width, at + row, at + row + width):
-            if values[o] > v:
-                return False
-        return True
     for yy in (y - 1, y, y + 1):
         if 0 <= yy < gh:
             base = yy * gw

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -23,10 +23,10 @@ class DecodeOptions:
     max_detections: int = 100
 
 
-@dataclass(frozen=True)
-class Decoded:
+class Decoded(NamedTuple):
     """Decoder output before the frame mapping: boxes x0, y0, x1, y1 in input pixels (N, 4), scores
-    (N,), class indices (N,), and optional keypoints (N, K, 2) in input pixels. Already NMS-ed."""
+    (N,), class indices (N,), and optional keypoints (N, K, 2) in input pixels. Already NMS-ed.
+    (A named tuple: made once a frame, it costs a fifth of a frozen dataclass.)"""
 
     boxes: np.ndarray
     scores: np.ndarray
