@@ -43,27 +43,23 @@ class CenterNetDecoder:
         in plain Python through a memoryview (no per-frame copy of the map); many go the vectorised
         way. Decoding then costs a small share of an int8 invoke instead of more than half of it."""
         spec = specs[0]
-        if not spec.quantized:
+        plan = _plan(spec, opts.threshold, self.classes)
+        if plan is None:  # a float output
             return self.decode([raw[0].astype(np.float32)], input_hw, opts)
-        c, width = self.classes, self.classes + 4
-        out = raw[0]
-        signed = out.dtype == np.int8
-        floor = math.ceil(opts.threshold / spec.scale + spec.zero_point)  # the threshold on the integers
-        if floor > (127 if signed else 255):
+        bound, gh, gw = plan
+        if bound is _NOTHING:  # a threshold over anything the integers can hold
             return Decoded.empty()
-        gh, gw = out.shape[-3:-1]
-        flat = out.reshape(-1)
+        c, width = self.classes, self.classes + 4
+        flat = raw[0].reshape(-1)
         # flat indices of heatmap cells at or over the threshold: one compare of the whole map with a
         # per-channel bound (box channels never pass), then nonzero: a third of a gather and compare
-        if floor > (-128 if signed else 0):
-            hits = (flat > _bounds(gh * gw, c, width, floor - 1, out.dtype.str)).nonzero()[0]
-        else:  # a threshold at or below the integers' floor: every class cell
-            hits = _heat_index(gh * gw, c, width)
+        hits = (flat > bound).nonzero()[0] if bound is not None else _heat_index(gh * gw, c, width)
         if not hits.size:  # the usual empty frame: nothing more to do
             return Decoded.empty()
         if hits.size > 64:  # many objects: the vectorised path
-            grid = np.ascontiguousarray(out.reshape(gh, gw, width))
-            heat = grid[..., :c].view(np.uint8) ^ _SIGN if signed else np.ascontiguousarray(grid[..., :c])
+            grid = np.ascontiguousarray(flat.reshape(gh, gw, width))
+            heat = grid[..., :c]
+            heat = heat.view(np.uint8) ^ _SIGN if grid.dtype == np.int8 else np.ascontiguousarray(heat)
             at = hits // width * c + hits % width  # the same cells in the (G, G, C) heatmap
             peaks = at[cv2.dilate(heat, _KERNEL).reshape(-1)[at] == heat.reshape(-1)[at]]
             ys, xs, cls = np.unravel_index(peaks, heat.shape)
@@ -123,16 +119,29 @@ _KERNEL = np.ones((3, 3), np.uint8)
 _SIGN = np.uint8(128)
 
 
+_NOTHING = np.zeros(0)  # a plan's bound when no integer reaches the threshold
+
+
 @functools.lru_cache(maxsize=16)
-def _bounds(cells: int, classes: int, width: int, below: int, dtype: str) -> np.ndarray:
-    """A flat (cells * width) array: `below` on the class channels, the dtype's largest value on the
-    box channels (`>` never passes there)."""
-    kind = np.dtype(dtype)
-    row = np.full(width, np.iinfo(kind).max, kind)
-    row[:classes] = below
-    out = np.tile(row, cells)
-    out.flags.writeable = False
-    return out
+def _plan(spec: TensorSpec, threshold: float, classes: int) -> tuple[np.ndarray | None, int, int] | None:
+    """How to find candidate cells in a quantized output: (bound, G, G), where the flat map's
+    cells over `bound` are the candidates (None: every class cell is; _NOTHING: none can be).
+    None for a float output. Worked out once per output and threshold, not every frame."""
+    if not spec.quantized:
+        return None
+    kind = np.dtype(spec.dtype)
+    lowest, highest = int(np.iinfo(kind).min), int(np.iinfo(kind).max)
+    gh, gw, width = spec.shape[-3:]
+    floor = math.ceil(threshold / spec.scale + spec.zero_point)  # the threshold on the integers
+    if floor > highest:
+        return _NOTHING, gh, gw
+    if floor <= lowest:
+        return None, gh, gw
+    row = np.full(width, highest, kind)  # box channels: `>` the largest value never passes
+    row[:classes] = floor - 1
+    bound = np.tile(row, gh * gw)
+    bound.flags.writeable = False
+    return bound, gh, gw
 
 
 def _nms_rows(rows: list[list[float]], scores: list[float], classes: list[int], iou: float, limit: int) -> list[int]:
