@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edgecnn.runtime.bench import COLD_START
+from edgecnn.errors import EdgeCNNError
+from edgecnn.runtime.bench import COLD_START, cold_run
 from edgecnn.runtime.machine import cpu_info, describe_load, load_average
 
 HAND_WRITTEN = """
@@ -51,16 +50,6 @@ for line in open("/proc/self/status"):
 """
 
 
-def once(cmd: list[str]) -> tuple[float, float]:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd="/")
-    seconds = time.perf_counter() - start
-    last = proc.stderr.strip().splitlines()[-1:] or [""]
-    if proc.returncode != 0 or not last[0].startswith("PEAK_RSS_MB"):
-        raise SystemExit(f"cold_start_bench: {cmd[0]} failed: {proc.stderr.strip()[-300:]}")
-    return seconds, float(last[0].split()[1])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", type=Path)
@@ -76,7 +65,10 @@ def main() -> None:
     before = load_average()
     for _ in range(args.rounds):
         for name, cmd in cmds.items():
-            results[name].append(once(cmd))
+            try:
+                results[name].append(cold_run(cmd, cwd="/"))
+            except EdgeCNNError as exc:
+                raise SystemExit(f"cold_start_bench: {name}: {exc}") from None
     after = load_average()
     print(f"# {args.model.name}, {args.rounds} rounds interleaved; CPU: {cpu_info().describe()}")
     print(f"# {describe_load(before)} before, {describe_load(after)} after")

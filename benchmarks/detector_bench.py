@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from edgecnn.runtime.detection.detector import ObjectDetector
 from edgecnn.runtime.machine import cpu_info, describe_load, load_average
 from edgecnn.runtime.paired import Paired, compare
-from edgecnn.runtime.tensors import dequantize
 from edgecnn.workstation.detection import shapes
 
 PICTURE_SEED = 77  # the built-in set is drawn with seed 1234
@@ -62,12 +61,7 @@ class Cycle:
 
     def decode(self) -> None:
         """What `ObjectDetector.postprocess` times as decode + NMS."""
-        d, raw = self.det, self.raws[self.i]
-        if hasattr(d.decoder, "decode_quantized"):
-            d.decoder.decode_quantized(raw, d.model.outputs, (d.height, d.width), d.options)
-        else:
-            d.decoder.decode([dequantize(r, s) for r, s in zip(raw, d.model.outputs, strict=True)],
-                             (d.height, d.width), d.options)
+        self.det.decode(self.raws[self.i])
 
     def detect(self) -> None:
         self.det.detect(self.pictures[self.i])
@@ -88,7 +82,7 @@ def measure(model: Path, threads: int, pictures: list[np.ndarray], pairs: int, r
     cyc.i = 0
     _, _, e2e = compare(cyc.invoke, cyc.detect, pairs, 1, warmup=5, on_pair=cyc.advance)
     boxes = float(np.mean([len(det.detect(p)) for p in pictures]))
-    return {"det": det, "cycle": cyc, "invoke": p50_us(inv), "decode": p50_us(dec), "share": share,
+    return {"cycle": cyc, "invoke": p50_us(inv), "decode": p50_us(dec), "share": share,
             "end_to_end": p50_us(e2e), "boxes": boxes}
 
 
@@ -103,15 +97,11 @@ def main() -> None:
     run = args.run or trained_run(args.work)
     pictures = [img for _, img, _, _ in shapes.generate(args.pictures, seed=PICTURE_SEED)]
     load_before = load_average()
-    rows, dets = [], {}
-    for kind in ("float32", "int8"):
-        for threads in (1, 2):
-            r = measure(run / f"model_{kind}.tflite", threads, pictures, args.pairs, args.repeats)
-            dets[kind, threads] = r
-            rows.append((kind, threads, r))
+    rows = {(kind, threads): measure(run / f"model_{kind}.tflite", threads, pictures, args.pairs, args.repeats)
+            for kind in ("float32", "int8") for threads in (1, 2)}
     speedups = {}
     for threads in (1, 2):
-        f, q = dets["float32", threads]["cycle"], dets["int8", threads]["cycle"]
+        f, q = rows["float32", threads]["cycle"], rows["int8", threads]["cycle"]
         f.i = q.i = 0
 
         def advance(f: Cycle = f, q: Cycle = q) -> None:
@@ -129,7 +119,7 @@ def main() -> None:
     print("| model | threads | invoke p50 us | decode + NMS p50 us | decode / invoke (paired, range) "
           "| end to end p50 us | boxes a picture |")
     print("|---|---|---|---|---|---|---|")
-    for kind, threads, r in rows:
+    for (kind, threads), r in rows.items():
         print(f"| {kind} | {threads} | {r['invoke']:.1f} | {r['decode']:.1f} | {span(r['share'])} "
               f"| {r['end_to_end']:.1f} | {r['boxes']:.2f} |")
     for threads, p in speedups.items():

@@ -22,7 +22,6 @@ import argparse
 import functools
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,8 +36,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edgecnn.card import Card, InputSpec
+from edgecnn.errors import EdgeCNNError
 from edgecnn.runtime import Classifier
-from edgecnn.runtime.bench import COLD_START
+from edgecnn.runtime.bench import COLD_START, cold_run
 from edgecnn.runtime.machine import cpu_info, describe_load, load_average
 from edgecnn.runtime.paired import Paired, compare
 from edgecnn.workstation.models import make_model, preprocessing_for
@@ -166,16 +166,12 @@ from edgecnn.runtime.machine import own_peak_rss_mb; sys.stderr.write(f"PEAK_RSS
 
 def cold_start(cmd: list[str], repeats: int = 3) -> tuple[float, float, float, float]:
     """Median, min and max wall seconds and peak RSS (MB, the child's own VmHWM) of fresh processes."""
-    walls, rss = [], []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        walls.append(time.perf_counter() - t)
-        last = (proc.stderr.strip().splitlines() or [""])[-1]
-        if proc.returncode != 0 or not last.startswith("PEAK_RSS_MB"):
-            raise SystemExit(f"cold-start command failed: {' '.join(cmd[:3])}: {proc.stderr[-500:]}")
-        rss.append(float(last.split()[1]))
-    return statistics.median(walls), min(walls), max(walls), max(rss)
+    try:
+        runs = [cold_run(cmd) for _ in range(repeats)]
+    except EdgeCNNError as exc:
+        raise SystemExit(f"cold-start command failed: {' '.join(cmd[:3])}: {exc}") from None
+    walls = [w for w, _ in runs]
+    return statistics.median(walls), min(walls), max(walls), max(r for _, r in runs)
 
 
 def span(p: Paired) -> str:

@@ -180,15 +180,23 @@ def measure_cold_start(model: Path, frame: np.ndarray, command: list[str], extra
         path.write_bytes(png.tobytes())
         cmd = [sys.executable, "-c", COLD_START, command[0], str(model), *command[1:], str(path), "--json", *extra]
         for _ in range(max(1, runs)):
-            start = time.perf_counter()
-            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            seconds.append(time.perf_counter() - start)
-            lines = proc.stderr.strip().splitlines()
-            if proc.returncode != 0 or not lines or not lines[-1].startswith("PEAK_RSS_MB"):
-                errors = [ln for ln in lines if ln.startswith("error:")]
-                raise EdgeCNNError(f"cold-start run failed: {errors[0] if errors else proc.returncode}")
-            peaks.append(float(lines[-1].split()[1]))
+            wall, peak = cold_run(cmd)
+            seconds.append(wall)
+            peaks.append(peak)
     return ColdStart(float(np.median(seconds)), max(peaks), len(seconds), tuple(seconds), command[0])
+
+
+def cold_run(cmd: list[str], cwd: str | None = None) -> tuple[float, float]:
+    """One fresh process that reports its own peak RSS last on stderr (`PEAK_RSS_MB x`, as
+    COLD_START does): wall seconds to its exit and that peak in MB."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    seconds = time.perf_counter() - start
+    lines = proc.stderr.strip().splitlines()
+    if proc.returncode != 0 or not lines or not lines[-1].startswith("PEAK_RSS_MB"):
+        errors = [ln for ln in lines if ln.startswith("error:")]
+        raise EdgeCNNError(f"cold-start run failed: {errors[0] if errors else proc.returncode}")
+    return seconds, float(lines[-1].split()[1])
 
 
 def format_report(report: BenchReport) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 from edgecnn.card import Card
 from edgecnn.runtime.detection.boxes import centre_to_corners
 from edgecnn.runtime.detection.layouts import Decoded, DecodeOptions, family
-from edgecnn.runtime.detection.nms import batched_nms, box_iou
+from edgecnn.runtime.detection.nms import batched_nms, nms_small
 from edgecnn.runtime.tensors import TensorSpec
 
 FORMAT = "centernet"
@@ -92,7 +92,7 @@ class CenterNetDecoder:
             scores.append(score)
             classes.append(k)
         if len(rows) > 1:
-            keep = _nms_rows(rows, scores, classes, opts.iou, opts.max_detections)
+            keep = nms_small(rows, scores, classes, opts.iou, opts.max_detections)  # rows: box, then score
             rows, classes = [rows[i] for i in keep], [classes[i] for i in keep]
         elif not rows:
             return Decoded.empty()
@@ -142,25 +142,6 @@ def _plan(spec: TensorSpec, threshold: float, classes: int) -> tuple[np.ndarray 
     bound = np.tile(row, gh * gw)
     bound.flags.writeable = False
     return bound, gh, gw
-
-
-def _nms_rows(rows: list[list[float]], scores: list[float], classes: list[int], iou: float, limit: int) -> list[int]:
-    """Greedy per-class NMS on [x0, y0, x1, y1, ...] rows: indices kept, best score first (a few
-    rows: plain Python; one row per class needs no overlap test)."""
-    order = sorted(range(len(rows)), key=scores.__getitem__, reverse=True)  # stable, like the numpy path
-    if len(set(classes)) == len(classes):
-        return order[:limit]
-    keep: list[int] = []
-    for i in order:
-        a, k = rows[i], classes[i]
-        for j in keep:
-            if classes[j] == k and box_iou(a, rows[j]) > iou:
-                break
-        else:
-            keep.append(i)
-            if len(keep) >= limit:
-                break
-    return keep
 
 
 @functools.lru_cache(maxsize=8)

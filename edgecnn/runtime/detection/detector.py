@@ -15,7 +15,7 @@ from edgecnn.images import from_bgr, load_image, resize_image
 from edgecnn.runtime.classify import check_card, make_feeder, pixel_table
 from edgecnn.runtime.detection.boxes import Detection, Letterbox
 from edgecnn.runtime.detection.families import FAMILIES  # noqa: F401 (registers every layout)
-from edgecnn.runtime.detection.layouts import KNOWN, DecodeOptions, Decoder, recognise
+from edgecnn.runtime.detection.layouts import KNOWN, Decoded, DecodeOptions, Decoder, recognise
 from edgecnn.runtime.labels import read_labels
 from edgecnn.runtime.model import LoadedModel, ModelError, load_model
 from edgecnn.runtime.tensors import dequantize
@@ -109,12 +109,7 @@ class ObjectDetector:
         """Stage 3: decode (integers where the decoder can, else dequantized), NMS, map to frame
         pixels. The decoder's own time (decoding + NMS) is kept in `last_decode_s`."""
         start = time.perf_counter()
-        fast = getattr(self.decoder, "decode_quantized", None)  # decoders that read the integers themselves
-        if fast is not None:
-            found = fast(raw, self.model.outputs, (self.height, self.width), self.options)
-        else:
-            outputs = [dequantize(r, spec) for r, spec in zip(raw, self.model.outputs, strict=True)]
-            found = self.decoder.decode(outputs, (self.height, self.width), self.options)
+        found = self.decode(raw)
         self.last_decode_s = time.perf_counter() - start
         if not len(found.scores):
             return []
@@ -126,6 +121,15 @@ class ObjectDetector:
             result.append(Detection(self.labels[k] if 0 <= k < len(self.labels) else str(k), score,
                                     (b[0], b[1], b[2], b[3]), k, kp))
         return result
+
+    def decode(self, raw: list[np.ndarray]) -> Decoded:
+        """Decoding + NMS of raw outputs, in input pixels: on the integers where the decoder can,
+        else on the dequantized outputs."""
+        fast = getattr(self.decoder, "decode_quantized", None)  # decoders that read the integers themselves
+        if fast is not None:
+            return fast(raw, self.model.outputs, (self.height, self.width), self.options)
+        outputs = [dequantize(r, spec) for r, spec in zip(raw, self.model.outputs, strict=True)]
+        return self.decoder.decode(outputs, (self.height, self.width), self.options)
 
     def detect(self, image: np.ndarray, bgr: bool = False) -> list[Detection]:
         """All three stages for one uint8 image (in the model's colours, or BGR with `bgr`)."""

@@ -54,15 +54,22 @@ SMALL = 24  # below this many boxes, plain Python beats numpy's per-call overhea
 
 
 def nms_small(boxes: list[list[float]], scores: list[float], classes: list[int] | None, iou: float,
-               limit: int | None) -> list[int]:
+              limit: int | None) -> list[int]:
+    """Greedy NMS in plain Python on [x0, y0, x1, y1, ...] lists: indices kept, best score first;
+    with `classes` a box only suppresses its own class (one box per class: nothing to test)."""
+    order = sorted(range(len(boxes)), key=scores.__getitem__, reverse=True)  # stable, like argsort(-scores)
+    if classes is not None and len(set(classes)) == len(classes):
+        return order[:limit]
     keep: list[int] = []
-    for i in sorted(range(len(boxes)), key=lambda k: -scores[k]):
+    for i in order:
         a = boxes[i]
-        if any((classes is None or classes[j] == classes[i]) and box_iou(a, boxes[j]) > iou for j in keep):
-            continue
-        keep.append(i)
-        if limit is not None and len(keep) >= limit:
-            break
+        for j in keep:
+            if (classes is None or classes[j] == classes[i]) and box_iou(a, boxes[j]) > iou:
+                break
+        else:
+            keep.append(i)
+            if limit is not None and len(keep) >= limit:
+                break
     return keep
 
 
