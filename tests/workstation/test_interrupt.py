@@ -45,6 +45,33 @@ def test_ctrl_c_during_training_leaves_nothing(tmp_path: Path) -> None:
     assert not [n for n in leftovers if n in ("model.keras", "card.json") or ".tmp" in n], leftovers
 
 
+def test_first_ctrl_c_waits_for_the_batch_end_and_the_second_does_not() -> None:
+    from edgecnn.workstation.interrupt import batch_boundary_interrupts
+
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt), batch_boundary_interrupts() as stopper:
+        stopper.on_train_batch_end(0)  # nothing pressed: goes on
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs here, in Python, and only sets the flag
+        assert stopper.pressed.is_set()
+        with pytest.raises(KeyboardInterrupt):
+            stopper.on_train_batch_end(1)
+        with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C does not wait for a batch
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+    # pressed but the block ended before a batch boundary looked: still interrupted (the outer raises)
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_ctrl_c_before_the_first_batch_is_taken_too(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    code, err = _interrupt_when([sys.executable, "-m", "edgecnn", "train", "digits", "--out", str(out),
+                                 "--epochs", "500", "--patience", "500"], "training")
+    assert code == 130, err
+    assert "Traceback" not in err
+    assert not (out / "model.keras").exists()
+
+
 def test_failure_while_saving_leaves_previous_artifacts_intact(tmp_path: Path, monkeypatch) -> None:
     from edgecnn import atomic
 

@@ -15,6 +15,7 @@ import numpy as np
 from edgecnn.errors import EdgeCNNError
 from edgecnn.workstation.distribute.checkpoint import ResumePoint
 from edgecnn.workstation.distribute.strategy import Distribution
+from edgecnn.workstation.interrupt import batch_boundary_interrupts
 from edgecnn.workstation.tf_env import keras, tf
 
 log = logging.getLogger(__name__)
@@ -25,14 +26,17 @@ TrainData = Callable[[int, int, int], Any]
 def fit(dist: Distribution, model: Any, make_train: TrainData, val_data: Any, epochs: int, callbacks: list[Any],
         global_batch: int, train_size: int, run_dir: str | Path, settings: dict[str, Any],
         accuracy: bool = False) -> dict[str, list[float]]:
-    """Train `model` (compiled, created in `dist.scope()`); the history as lists of floats."""
-    if not dist.distributed:
-        hist = model.fit(make_train(0, 1, global_batch), validation_data=val_data, epochs=epochs, verbose=0,
-                         callbacks=callbacks)
-        return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-    return _Loop(dist, model, accuracy).run(make_train, val_data, epochs, callbacks, global_batch, train_size,
-                                            ResumePoint(run_dir, {**settings, "replicas": dist.replicas},
-                                                        dist.is_chief))
+    """Train `model` (compiled, created in `dist.scope()`); the history as lists of floats.
+    Ctrl-C stops it at the end of the current batch (KeyboardInterrupt from Python, not from TensorFlow)."""
+    with batch_boundary_interrupts() as stopper:
+        callbacks = [stopper, *callbacks]
+        if not dist.distributed:
+            hist = model.fit(make_train(0, 1, global_batch), validation_data=val_data, epochs=epochs, verbose=0,
+                             callbacks=callbacks)
+            return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+        return _Loop(dist, model, accuracy).run(make_train, val_data, epochs, callbacks, global_batch, train_size,
+                                                ResumePoint(run_dir, {**settings, "replicas": dist.replicas},
+                                                            dist.is_chief))
 
 
 class _Loop:
