@@ -45,6 +45,7 @@ def test_device_commands_run_without_tensorflow(command: str) -> None:
     assert result["heavy"] == []
 
 
+@pytest.mark.x86_only  # 70 s under qemu; the emulated Pi has no TensorFlow installed at all
 def test_detect_on_a_detector_runs_without_tensorflow() -> None:
     """A detection model (MediaPipe's BlazeFace) through detect --json and bench, TensorFlow-free."""
     model = str(shared("mediapipe", "face_detection_full_range_sparse.tflite"))
