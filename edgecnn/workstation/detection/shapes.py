@@ -62,10 +62,12 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
 def _draw(image: np.ndarray, cls: int, box: list[int], rng: np.random.Generator) -> list[float]:
     """Draw shape `cls` filling `box`; returns the tight box of what was drawn."""
     x0, y0, x1, y1 = box
-    under = image[y0:y1, x0:x1].reshape(-1, 3).mean(0)
+    covered = image[y0:y1, x0:x1].reshape(-1, 3)
     colour = rng.integers(0, 256, 3)
-    while np.abs(colour - under).sum() < 150:  # visible against what it covers
-        colour = rng.integers(0, 256, 3)
+    if len(covered):  # visible against what it covers (a box off the picture takes any colour)
+        under = covered.mean(0)
+        while np.abs(colour - under).sum() < 150:
+            colour = rng.integers(0, 256, 3)
     c = tuple(int(v) for v in colour)
     s = x1 - x0
     if cls == 0:
