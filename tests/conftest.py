@@ -150,7 +150,11 @@ def browse(url: str, profile: Path, screenshot: Path | None = None, budget_ms: i
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}"]
-    dom = subprocess.run([browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=90).stdout
+    done = subprocess.run([browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=90)
+    dom = done.stdout
+    if not dom.strip():  # no page at all: say why (chromium logs the failed load on stderr)
+        why = [ln for ln in done.stderr.splitlines() if "dbus" not in ln.lower()][-3:]
+        pytest.fail(f"chromium built no page for {url} (exit {done.returncode}): " + " | ".join(why))
     if screenshot is not None:
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([browser, *flags, "--window-size=800,900", f"--screenshot={screenshot}", url],

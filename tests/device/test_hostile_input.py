@@ -32,7 +32,9 @@ def _model() -> Path:
     return shared("coral", "mobilenet_v1_0.25_128_quant.tflite")
 
 
-def _video(path: Path, frames: int = 100) -> Path:
+def _video(path: Path, frames: int = 600) -> Path:
+    """60 s at 10 fps: with --realtime the web view lives as long as --duration 60 (a 10 s video ended
+    the server before a loaded CI machine had finished looking at it)."""
     image = cv2.imread(str(shared("coral", "cat.bmp")))
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (image.shape[1], image.shape[0]))
     for _ in range(frames):
