@@ -165,7 +165,7 @@ def test_web_view_in_headless_chromium(scene: dict, tmp_path: Path, report_metri
     try:
         _wait_for_event(url)
         shot = Path(os.environ.get("EDGECNN_ARTIFACTS", tmp_path)) / "detect_web_view.png"
-        dom = browse(url, tmp_path / "profile", shot)
+        dom = browse(url, tmp_path / "profile", shot, ready=lambda d: 'data-loaded="yes"' in d)
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=30)

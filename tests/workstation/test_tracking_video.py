@@ -183,7 +183,7 @@ def test_web_view_shows_tracks_zones_lines_and_events(shapes_run: dict, video: d
         with urllib.request.urlopen(url + thumb.lstrip("/"), timeout=5) as resp:
             picture = cv2.imdecode(np.frombuffer(resp.read(), np.uint8), cv2.IMREAD_COLOR)
         shot = Path(os.environ.get("EDGECNN_ARTIFACTS", tmp_path)) / "detect_web_view_tracks.png"
-        dom = browse(url, tmp_path / "profile", shot)
+        dom = browse(url, tmp_path / "profile", shot, ready=lambda d: 'data-loaded="yes"' in d and ">#1<" in d)
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=30)
