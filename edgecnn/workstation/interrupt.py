@@ -27,12 +27,13 @@ class StopAtBatchEnd(keras.callbacks.Callback):
         super().__init__()
         self.pressed = threading.Event()
 
-    def _check(self, *_: Any, **__: Any) -> None:
+    def check(self, *_: Any, **__: Any) -> None:
+        """Raise KeyboardInterrupt if Ctrl-C was pressed (every hook below is this)."""
         if self.pressed.is_set():
             raise KeyboardInterrupt
 
-    on_train_batch_end = on_test_batch_end = on_predict_batch_end = _check
-    on_epoch_begin = on_epoch_end = on_test_begin = on_test_end = _check
+    on_train_batch_end = on_test_batch_end = on_predict_batch_end = check
+    on_epoch_begin = on_epoch_end = on_test_begin = on_test_end = check
 
 
 @contextmanager
@@ -57,4 +58,4 @@ def batch_boundary_interrupts() -> Iterator[StopAtBatchEnd]:
         yield stopper
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    stopper._check()  # pressed after the last batch: still an interrupt
+    stopper.check()  # pressed after the last batch: still an interrupt
