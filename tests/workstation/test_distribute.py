@@ -69,8 +69,10 @@ def test_two_workers_through_tf_config_match_one_process(digits_run: Path, tmp_p
 def test_a_killed_worker_is_restarted_and_training_resumes(tmp_path: Path, report_metric) -> None:
     out = tmp_path / "run"
     epochs = 8
+    tmp = tmp_path / "tmp"  # the launcher's own temporary folder (the other workers' logs)
+    tmp.mkdir()
     launcher = _edgecnn("train", "digits", "--out", out, "--workers", "2", "--restarts", "1", "--epochs", epochs,
-                        "--patience", 100, start_new_session=True)
+                        "--patience", 100, start_new_session=True, env={"TMPDIR": str(tmp)})
     lines: list[str] = []
     state = out / ".resume" / "state.json"
     try:
@@ -106,6 +108,7 @@ def test_a_killed_worker_is_restarted_and_training_resumes(tmp_path: Path, repor
     assert len(history["loss"]) == epochs
     assert {p.name for p in out.iterdir()} >= RUN_FILES and not (out / ".resume").exists()
     assert not [p for p in out.rglob("*") if ".tmp" in p.name]
+    assert not list(tmp.glob("edgecnn-workers-*")), "the workers' log folder goes when training succeeds"
     report_metric(f"distribute: worker 1 killed after the checkpoint of epoch {saved}; resumed after epoch "
                   f"{resumed[0]}, {epochs} epochs in the history, test accuracy {_accuracy(out) * 100:.2f} %")
 

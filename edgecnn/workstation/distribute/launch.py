@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +23,8 @@ USAGE_ERROR = 2  # the same mistake again would fail again: not restarted
 
 
 def run_workers(args: list[str], workers: int, restarts: int) -> int:
-    """Run `edgecnn ARGS --distribute multiworker` as `workers` processes; their exit code."""
+    """Run `edgecnn ARGS --distribute multiworker` as `workers` processes; their exit code. The
+    other workers' log folder is kept only when they failed (the error names it)."""
     logs = Path(tempfile.mkdtemp(prefix="edgecnn-workers-"))
     for attempt in range(restarts + 1):
         procs = _start(args, workers, logs)
@@ -30,8 +32,10 @@ def run_workers(args: list[str], workers: int, restarts: int) -> int:
             failed = _wait(procs)
         except KeyboardInterrupt:
             _stop(procs)
+            shutil.rmtree(logs, ignore_errors=True)
             raise
         if failed is None:
+            shutil.rmtree(logs, ignore_errors=True)
             return 0
         rank, code = failed
         _stop(procs)
