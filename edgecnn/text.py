@@ -5,7 +5,6 @@ attacker-controlled: a model file can carry any bytes."""
 from __future__ import annotations
 
 import re
-import unicodedata
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -13,7 +12,13 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 def has_control(text: str) -> bool:
     """True when `text` holds a control character (escape sequences, newlines, NUL, ...)."""
-    return bool(_CONTROL.search(text)) or any(unicodedata.category(c) in ("Cc", "Cf") for c in text)
+    if _CONTROL.search(text):
+        return True
+    if text.isascii():  # the common case needs no Unicode tables (unicodedata: 0.3 MB of start-up)
+        return False
+    import unicodedata
+
+    return any(unicodedata.category(c) in ("Cc", "Cf") for c in text)
 
 
 def printable(text: object) -> str:
@@ -32,5 +37,7 @@ def printable_lines(text: object) -> str:
 def safe_filename(text: str, limit: int = 40) -> str:
     """A file-name part made of letters, digits, '.', '_' and '-' only (no separators, no dots at
     the start, at most `limit` characters); "x" when nothing is left."""
+    import unicodedata
+
     name = _UNSAFE_NAME.sub("_", unicodedata.normalize("NFKD", text)).strip("._")[:limit].strip("._")
     return name or "x"

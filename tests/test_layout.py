@@ -4,6 +4,7 @@ or TensorFlow / Keras, nothing imports in a circle, and only the CLI imports ins
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 from pathlib import Path
 
@@ -124,3 +125,13 @@ def test_train_and_quantize_folders_link_to_the_shipped_recipes() -> None:
         for link in links:
             assert link.is_symlink(), link
             assert link.resolve() == (PACKAGE / "workstation" / "presets" / kind / link.name).resolve()
+
+
+def test_edgecnn_modules_log_through_get_logger() -> None:
+    """edgecnn.log.get_logger imports `logging` (and applies the CLI's setup) at the first message;
+    a module-level logging.getLogger for an edgecnn logger would load it on every start and could
+    log before the setup is applied."""
+    pattern = re.compile(r"getLogger\(\s*(__name__|[\"']edgecnn)")
+    offenders = [str(p.relative_to(REPO)) for p in sorted(PACKAGE.rglob("*.py"))
+                 if p.name != "log.py" and pattern.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []

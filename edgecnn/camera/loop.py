@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from edgecnn.camera.tracking import LabelTracker, Tracker
 from edgecnn.camera.web import LiveView, WebServer, parse_serve
 from edgecnn.camera.zones import Areas, parse_line, parse_zone
 from edgecnn.errors import EdgeCNNUsageError
+from edgecnn.log import get_logger
 from edgecnn.runtime import Classifier, load_model
 from edgecnn.runtime.detection import ObjectDetector
 from edgecnn.runtime.detection.detector import is_detector
@@ -66,7 +66,7 @@ class DetectOptions:
     mqtt_discovery: bool = False
 
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 KEEP_FRACTION = 0.5  # a detection scoring half of --threshold continues a track, never starts one
 
 

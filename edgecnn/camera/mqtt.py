@@ -12,7 +12,6 @@ is dropped and counted; paho reconnects with backoff.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import queue
 import re
@@ -24,9 +23,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError, read_file
+from edgecnn.log import get_logger
 from edgecnn.text import safe_filename
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 _PREFIX = re.compile(r"^[A-Za-z0-9_./-]{1,100}$")
 
 

@@ -6,15 +6,15 @@ the CLI chooses one (a fixed box, or faces from edgecnn.face) and hands it to th
 
 from __future__ import annotations
 
-import logging
 from typing import Protocol
 
 import numpy as np
 
 from edgecnn.errors import EdgeCNNUsageError
+from edgecnn.log import get_logger
 
 Region = tuple[int, int, int, int]  # x, y, w, h in pixels of the frame
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class RegionFinder(Protocol):

@@ -6,7 +6,6 @@ now, or the end of a file). `live` sources are read on a capture thread; files a
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from pathlib import Path
@@ -18,8 +17,9 @@ import numpy as np
 from edgecnn.camera.picamera import PiCameraSource
 from edgecnn.errors import EdgeCNNUsageError, SourceError
 from edgecnn.images import ImageError, is_image_file, list_images, load_image
+from edgecnn.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mjpg", ".mjpeg", ".h264")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 import click
 
@@ -73,7 +74,7 @@ def _debug(argv: list[str]) -> bool:
     return "--debug" in argv or os.environ.get("EDGECNN_DEBUG") == "1"
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int) -> NoReturn:
     click.secho(f"error: {printable(message)}", fg="red", err=True)
     sys.exit(code)
 
@@ -94,29 +95,32 @@ def _caused_by_interrupt(exc: BaseException | None) -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the group, turning user errors into one line and an exit code."""
+    """Run the click group, turning user errors into one line and an exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     log.forget_completed()
     try:
         code = cli.main(args=argv, prog_name="edgecnn", standalone_mode=False, obj={"argv": argv})
-    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
-        if _debug(argv):
-            raise
-        _fail(_interrupted(), 130)
-    except SystemError as exc:  # TensorFlow wraps a Ctrl-C inside its callbacks in a SystemError
-        if _debug(argv) or not _caused_by_interrupt(exc):
-            raise
-        _fail(_interrupted(), 130)
-    except click.ClickException as exc:
+    except (Exception, KeyboardInterrupt) as exc:
+        exit_for(exc, argv)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def exit_for(exc: BaseException, argv: list[str]) -> NoReturn:
+    """One line and the exit code for an error a user or the world caused; anything else (and
+    everything with --debug, but click's usage errors) is raised again."""
+    debug = _debug(argv)
+    if isinstance(exc, (click.exceptions.Abort, KeyboardInterrupt)):  # click turns Ctrl-C into Abort
+        if not debug:
+            _fail(_interrupted(), 130)
+    elif isinstance(exc, SystemError):  # TensorFlow wraps a Ctrl-C inside its callbacks in a SystemError
+        if not debug and _caused_by_interrupt(exc):
+            _fail(_interrupted(), 130)
+    elif isinstance(exc, click.ClickException):
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         _fail(exc.format_message() + hint, exc.exit_code)
-    except EdgeCNNError as exc:
-        if _debug(argv):
-            raise
+    elif isinstance(exc, EdgeCNNError) and not debug:
         _fail(str(exc), exc.exit_code)
-    except OSError as exc:  # disk full, permission denied while writing an artifact
-        if _debug(argv):
-            raise
+    elif isinstance(exc, OSError) and not debug:  # disk full, permission denied while writing an artifact
         _fail(f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}", 1)
-    sys.exit(code if isinstance(code, int) else 0)
+    raise exc

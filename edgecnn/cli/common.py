@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from edgecnn import log
+from edgecnn.cli.classify import MAX_THREADS
 from edgecnn.errors import EdgeCNNUsageError
 
 
@@ -25,8 +26,6 @@ class Finite(click.FloatRange):
         return number
 
 
-# Interpreter threads: 1 .. MAX_THREADS (LiteRT crashes on absurd counts; no Pi has more cores).
-MAX_THREADS = 64
 THREADS = click.IntRange(1, MAX_THREADS)
 SEED = click.IntRange(0, 2**32 - 1)
 

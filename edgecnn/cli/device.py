@@ -8,8 +8,9 @@ from typing import Any
 import click
 
 from edgecnn.cli.app import cli
+from edgecnn.cli.classify import run_classify
 from edgecnn.cli.common import THREADS, Finite, emit_json, quiet_for_json
-from edgecnn.text import printable, printable_lines
+from edgecnn.text import printable_lines
 
 
 def runtime_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -53,15 +54,7 @@ def classify(model: str, images: tuple[str, ...], top_k: int, as_json: bool, **o
     and labels come from --labels (a list one shorter than the outputs means index 0 is
     background) or are indices.
     """
-    clf = _classifier(model, opts)
-    results = [(path, clf.classify_file(path, top_k)) for path in images]
-    if as_json:
-        emit_json([{"image": path, "top": [c._asdict() for c in top]} for path, top in results])
-        return
-    m = clf.model
-    click.echo(f"# {m.path.name} on {m.backend.name} {m.backend.version}, {m.device}", err=True)
-    for path, top in results:
-        click.echo(printable(f"{path}: " + ", ".join(f"{c.index} {c.label} ({c.score:.3f})" for c in top)))
+    run_classify(model, images, top_k, as_json, **opts)
 
 
 @cli.command()

@@ -10,7 +10,6 @@ the way training did); `FaceRegions` makes the same detector a region finder for
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -23,8 +22,9 @@ from edgecnn.face.blazeface import BlazeFaceDetector
 from edgecnn.face.haar import HaarDetector
 from edgecnn.face.types import Box, Detection, Detector, Face, NoFaceError
 from edgecnn.images import load_image
+from edgecnn.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 DETECTORS = {"blazeface": BlazeFaceDetector, "haar": HaarDetector, "HaarDetector": HaarDetector}
 
 

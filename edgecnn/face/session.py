@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +27,9 @@ from edgecnn.face.gallery import (
 )
 from edgecnn.face.unlock import UnlockPolicy, UnlockState
 from edgecnn.images import ImageError, list_images
-from edgecnn.log import track
+from edgecnn.log import get_logger, track
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)

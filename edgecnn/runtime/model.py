@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,13 +11,13 @@ import numpy as np
 
 from edgecnn.card import METADATA_NAME, Card
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError, read_file
-from edgecnn.log import native_stderr_silenced
+from edgecnn.log import get_logger, native_stderr_silenced
 from edgecnn.runtime.backend import Backend, load_backend
 from edgecnn.runtime.edgetpu import Device, cpu_build_hint, library_name, load_edgetpu_delegate, parse_device
 from edgecnn.runtime.modelinfo import EDGETPU_CUSTOM_OP, custom_operators, read_metadata, read_model_info
 from edgecnn.runtime.tensors import TensorSpec, tensor_spec
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class ModelError(EdgeCNNError):

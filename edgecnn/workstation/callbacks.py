@@ -3,18 +3,17 @@ measured rather than lagged."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Any
 
 import numpy as np
 
 from edgecnn.card import Preprocessing
-from edgecnn.log import bar
+from edgecnn.log import bar, get_logger
 from edgecnn.runtime.classify import normalize
 from edgecnn.workstation.tf_env import keras
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def batch_norm_layers(model: Any) -> list[Any]:

@@ -6,7 +6,6 @@ feed the tf.data pipeline (pipeline.py), calibration and parity.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +14,11 @@ import numpy as np
 
 from edgecnn.errors import EdgeCNNError, EdgeCNNUsageError
 from edgecnn.images import ImageError, is_image_file, load_image, probe_color, resize_image
-from edgecnn.log import track
+from edgecnn.log import get_logger, track
 
 BUILTIN = ("digits",)
 DEFAULT_SIZE = 64
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 Transform = Callable[[np.ndarray], np.ndarray]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import cv2
 
 from edgecnn import atomic
+from edgecnn.log import get_logger
 from edgecnn.runtime import Classifier
 from edgecnn.workstation.config import QuantizeConfig, TrainConfig
 from edgecnn.workstation.detection.report import HEADER as DETECTION_HEADER
@@ -21,7 +21,7 @@ from edgecnn.workstation.run import RunDir
 from edgecnn.workstation.tasks import load_split
 from edgecnn.workstation.training import train
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 SAMPLES = 6
 

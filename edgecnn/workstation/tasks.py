@@ -5,7 +5,6 @@ dimensions."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import numpy as np
 from edgecnn.card import Card
 from edgecnn.errors import EdgeCNNUsageError
 from edgecnn.face.detect import cropper_from
-from edgecnn.log import track
+from edgecnn.log import get_logger, track
 from edgecnn.runtime import Classifier
 from edgecnn.workstation.datasets import Transform, load_ids
 from edgecnn.workstation.detection.data import load_detections
@@ -24,7 +23,7 @@ from edgecnn.workstation.detection.evaluate import coco_map, keras_detections, t
 from edgecnn.workstation.models import predict
 from edgecnn.workstation.run import RunDir
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ import numpy as np
 from edgecnn import atomic
 from edgecnn.card import Card, InputSpec, Preprocessing
 from edgecnn.log import completed as log_completed
+from edgecnn.log import get_logger
 from edgecnn.stats import ChanceCheck, chance_check
 from edgecnn.workstation import tf_env
 from edgecnn.workstation.callbacks import PreciseBatchNorm, TrainingProgress
@@ -28,7 +28,7 @@ from edgecnn.workstation.pipeline import make_dataset
 from edgecnn.workstation.run import RUN_ARTIFACTS, RunDir
 from edgecnn.workstation.tf_env import keras, tf
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 __all__ = ["TrainingProgress", "TrainResult", "seed_everything", "stopped_early", "train", "write_run"]
 
 

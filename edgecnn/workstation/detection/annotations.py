@@ -7,7 +7,6 @@ only a data set with nothing usable left is an error.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +15,9 @@ import numpy as np
 
 from edgecnn.errors import EdgeCNNError
 from edgecnn.imagesize import dimensions
+from edgecnn.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 FORMATS = ("coco", "yolo", "voc", "builtin")
 
 

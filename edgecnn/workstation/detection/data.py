@@ -3,7 +3,6 @@ model's input (boxes scaled with the pixels), and split deterministically by ima
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +13,14 @@ import numpy as np
 from edgecnn import atomic
 from edgecnn.errors import EdgeCNNUsageError
 from edgecnn.images import ImageError, load_image, resize_image
-from edgecnn.log import track
+from edgecnn.log import get_logger, track
 from edgecnn.workstation.detection import shapes
 from edgecnn.workstation.detection.annotations import AnnotationError, DetectionSet, ImageBoxes, Problems
 from edgecnn.workstation.detection.coco import is_coco, read_coco, write_coco
 from edgecnn.workstation.detection.voc import is_voc, read_voc, write_voc
 from edgecnn.workstation.detection.yolo import is_yolo, read_yolo, write_yolo
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 BUILTIN = ("shapes",)
 READERS: dict[str, Callable[[Path], DetectionSet]] = {"coco": read_coco, "yolo": read_yolo, "voc": read_voc}
 WRITERS = {"coco": write_coco, "yolo": write_yolo, "voc": write_voc}

@@ -3,7 +3,6 @@ mAP, and detect on sample test images with the device runtime (boxes drawn into 
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import cv2
 
 from edgecnn import atomic
+from edgecnn.log import get_logger
 from edgecnn.runtime.detection import ObjectDetector
 from edgecnn.workstation.config import DetectConfig, QuantizeConfig
 from edgecnn.workstation.detection.report import summary_rows, write_detection_reports
@@ -20,7 +20,7 @@ from edgecnn.workstation.quantize.run import describe, quantize_run
 from edgecnn.workstation.run import RunDir
 from edgecnn.workstation.tasks import load_split
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 SAMPLES = 4
 
 

@@ -4,7 +4,6 @@ measure mAP, write the run folder (the same files as a classifier run; card task
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from edgecnn.card import Card, InputSpec, Preprocessing
+from edgecnn.log import get_logger
 from edgecnn.runtime.classify import normalize
 from edgecnn.runtime.detection.centernet import FORMAT
 from edgecnn.workstation.config import DetectConfig
@@ -27,7 +27,7 @@ from edgecnn.workstation.run import RunDir
 from edgecnn.workstation.tf_env import keras, tf
 from edgecnn.workstation.training import TrainingProgress, seed_everything, stopped_early, write_run
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from edgecnn import atomic
+from edgecnn.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 FOLDER = ".resume"
 
 

@@ -5,7 +5,6 @@ a history, and -- new -- a checkpoint every epoch to resume from."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,13 @@ from typing import Any
 import numpy as np
 
 from edgecnn.errors import EdgeCNNError
+from edgecnn.log import get_logger
 from edgecnn.workstation.distribute.checkpoint import ResumePoint
 from edgecnn.workstation.distribute.strategy import Distribution
 from edgecnn.workstation.interrupt import batch_boundary_interrupts
 from edgecnn.workstation.tf_env import keras, tf
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 # make_train(shard, shards, batch): this worker's training batches (its 1/shards of the images)
 TrainData = Callable[[int, int, int], Any]
 

@@ -5,7 +5,6 @@ started again: they resume from the last finished epoch. TensorFlow-free."""
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import signal
@@ -16,9 +15,10 @@ import time
 from pathlib import Path
 
 from edgecnn.errors import EdgeCNNError
+from edgecnn.log import get_logger
 from edgecnn.workstation.distribute.cluster import free_ports, local_tf_config
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 USAGE_ERROR = 2  # the same mistake again would fail again: not restarted
 
 

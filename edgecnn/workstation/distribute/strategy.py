@@ -4,15 +4,15 @@ several GPUs) or multiworker (MultiWorkerMirroredStrategy over TF_CONFIG's clust
 from __future__ import annotations
 
 import contextlib
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 from edgecnn.errors import EdgeCNNUsageError
+from edgecnn.log import get_logger
 from edgecnn.workstation.distribute.cluster import Cluster, read_tf_config, rendezvous
 from edgecnn.workstation.tf_env import tf
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 COLLECTIVE_TIMEOUT_S = 120.0  # a step waiting longer than this on another worker fails instead of hanging
 
 

@@ -7,7 +7,6 @@ others (refused, then locked out).
 
 from __future__ import annotations
 
-import logging
 import shutil
 import time
 import warnings
@@ -20,13 +19,14 @@ from edgecnn.errors import EdgeCNNError
 from edgecnn.face.gallery import Gallery
 from edgecnn.face.session import FaceSession
 from edgecnn.face.unlock import UnlockPolicy
+from edgecnn.log import get_logger
 from edgecnn.workstation.config import FaceConfig, QuantizeConfig
 from edgecnn.workstation.face.evaluate import evaluate, identity_images
 from edgecnn.workstation.face.footage import ENROL_EVERY, FOOTAGE_FPS, blank, enrolment_footage, walk_by, write_video
 from edgecnn.workstation.face.training import face_train
 from edgecnn.workstation.quantize.run import quantize_run
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 OLIVETTI = "olivetti"
 

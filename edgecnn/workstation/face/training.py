@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 import uuid
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 from edgecnn.card import Card, InputSpec
 from edgecnn.face.detect import FaceCropper
+from edgecnn.log import get_logger
 from edgecnn.workstation.config import FaceConfig, TrainConfig
 from edgecnn.workstation.datasets import load_dataset, split_indices
 from edgecnn.workstation.distribute.fit import fit
@@ -22,7 +22,7 @@ from edgecnn.workstation.run import RunDir
 from edgecnn.workstation.tf_env import keras
 from edgecnn.workstation.training import TrainingProgress, seed_everything, write_run
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def face_train(data: str, out: str | Path, cfg: FaceConfig, overwrite: bool = False, distribute: str = "none",

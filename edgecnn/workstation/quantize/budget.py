@@ -13,7 +13,6 @@ its precision names the file (run.py): int16x8 and mixed models are not called i
 from __future__ import annotations
 
 import dataclasses
-import logging
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from edgecnn.card import Card
+from edgecnn.log import get_logger
 from edgecnn.workstation.config import QuantizeConfig
 from edgecnn.workstation.quantize.calibrate import calibration_set
 from edgecnn.workstation.quantize.convert import convert, convert_selective
@@ -31,7 +31,7 @@ from edgecnn.workstation.quantize.layers import debugger_statistics
 from edgecnn.workstation.quantize.metadata import with_card
 from edgecnn.workstation.tasks import Measure, Split
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 PRECISION_WORDS = {"int8": "full int8", "int16x8": "16-bit activations, int8 weights: not an int8 model",
                    "mixed": "int8 with float layers: not a full-int8 model"}
 EDGETPU_NOTE = ("no fully-integer fix met the budget; float or 16-bit layers would split the model off "

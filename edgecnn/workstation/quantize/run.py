@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 
 from edgecnn import atomic
 from edgecnn.card import Card
-from edgecnn.log import completed
+from edgecnn.log import completed, get_logger
 from edgecnn.runtime.edgetpu_check import EdgeTPUReport, check_bytes
 from edgecnn.runtime.modelinfo import read_model_info
 from edgecnn.workstation.config import QuantizeConfig
@@ -24,7 +23,7 @@ from edgecnn.workstation.run import RunDir
 from edgecnn.workstation.tasks import Split, load_split, measure_for
 from edgecnn.workstation.tf_env import tf
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 HOLD_OUT_FRACTION = 0.2  # of each class of the train split, for the budget when there is no val split
 
 

@@ -1,0 +1,161 @@
+"""`edgecnn classify` without click: the quick parser reads every command line it accepts as the
+click command does, hands every other one to click, both paths print the same, and a cold
+classify loads neither click nor logging unless it has something to say."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import shared
+
+from edgecnn.cli import main as entry_main
+from edgecnn.cli.app import cli
+from edgecnn.cli.app import main as click_main
+from edgecnn.cli.classify import parse_quick
+
+MODEL = ("coral", "mobilenet_v1_0.25_128_quant.tflite")
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, str]:
+    """An existing model, two images and a labels file (only their names matter to the parsers)."""
+    paths = {"model": tmp_path / "m.tflite", "image": tmp_path / "a.png", "image2": tmp_path / "b.jpg",
+             "labels": tmp_path / "labels.txt"}
+    for path in paths.values():
+        path.write_bytes(b"x")
+    return {name: str(path) for name, path in paths.items()} | {"folder": str(tmp_path)}
+
+
+def click_params(argv: list[str]) -> dict:
+    command = cli.get_command(None, "classify")
+    with command.make_context("classify", list(argv[1:])) as ctx:
+        return dict(ctx.params)
+
+
+def test_the_quick_parser_reads_command_lines_as_click_does(files: dict[str, str]) -> None:
+    """300 command lines: random subsets of the options, in random order, among the arguments."""
+    options = [["--json"], ["-k", "2"], ["--top-k", "5"], ["-k", "+3"], ["--top-k", " 7"], ["--threads", "1"],
+               ["--threads", "64"], ["--backend", "litert"], ["--backend", "tflite-runtime"], ["--device", "cpu"],
+               ["--device", "edgetpu:usb"], ["--labels", files["labels"]], ["--labels", "/no/such/labels.txt"],
+               ["--mean", "127.5"], ["--mean", "0"], ["--std", "1e2"], ["--std", "128"], ["-k", "1_0"]]
+    rng = random.Random(7)
+    for _ in range(300):
+        chosen = [list(o) for o in rng.sample(options, rng.randint(0, 6))]
+        images = rng.choice([[files["image"]], [files["image"], files["image2"]], ["missing.png"],
+                             [files["folder"]]])
+        units = [[files["model"]], *[[image] for image in images]]
+        for option in chosen:  # options go anywhere, before the model too
+            units.insert(rng.randint(0, len(units)), option)
+        argv = ["classify", *[word for unit in units for word in unit]]
+        quick = parse_quick(argv)
+        assert quick is not None, argv
+        expected = click_params(argv)
+        assert quick == expected, argv
+
+
+@pytest.mark.parametrize("case", [
+    "no image", "help", "short help", "top-k 0", "top-k text", "top-k float", "threads 65", "threads 0",
+    "mean nan", "std inf", "flag with value", "long option with =", "model is a folder", "labels is a folder",
+    "unknown option", "missing value", "global option first", "negative value", "double dash", "other command",
+])
+def test_the_quick_parser_leaves_the_rest_to_click(case: str, files: dict[str, str]) -> None:
+    m, i = files["model"], files["image"]
+    argv = {
+        "no image": ["classify", m],
+        "help": ["classify", m, i, "--help"],
+        "short help": ["classify", "-h"],
+        "top-k 0": ["classify", m, i, "-k", "0"],
+        "top-k text": ["classify", m, i, "--top-k", "three"],
+        "top-k float": ["classify", m, i, "-k", "2.0"],
+        "threads 65": ["classify", m, i, "--threads", "65"],
+        "threads 0": ["classify", m, i, "--threads", "0"],
+        "mean nan": ["classify", m, i, "--mean", "nan"],
+        "std inf": ["classify", m, i, "--std", "inf"],
+        "flag with value": ["classify", m, i, "--json=yes"],
+        "long option with =": ["classify", m, i, "--top-k=2"],
+        "model is a folder": ["classify", files["folder"], i],
+        "labels is a folder": ["classify", m, i, "--labels", files["folder"]],
+        "unknown option": ["classify", m, i, "--nope"],
+        "missing value": ["classify", m, i, "-k"],
+        "global option first": ["--debug", "classify", m, i],
+        "negative value": ["classify", m, i, "--mean", "-1"],
+        "double dash": ["classify", m, "--", i],
+        "other command": ["inspect", m, i],
+    }[case]
+    assert parse_quick(argv) is None
+
+
+def _run(entry, argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    capsys.readouterr()
+    try:
+        entry(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"], ["-k", "1", "--json"], ["--labels", "LABELS"], ["--mean", "128",
+                                                                                                    "--std", "128"]],
+                         ids=["text", "json", "top-1", "labels", "mean-std"])
+def test_both_paths_print_the_same(extra: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    labels = tmp_path / "labels.txt"
+    labels.write_text("\n".join(f"class {i}" for i in range(1001)))
+    argv = ["classify", str(shared(*MODEL)), str(shared("coral", "cat.bmp")), str(shared("coral", "parrot.jpg")),
+            *[str(labels) if e == "LABELS" else e for e in extra]]
+    assert parse_quick(argv) is not None
+    quick, slow = _run(entry_main, argv, capsys), _run(click_main, argv, capsys)
+    assert quick == slow
+    assert quick[0] == 0 and quick[1], quick
+
+
+def test_errors_are_the_same_line_on_both_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["classify", str(shared(*MODEL)), str(tmp_path / "missing.png")],
+                 ["classify", str(tmp_path / "missing.tflite"), str(shared("coral", "cat.bmp"))],
+                 ["classify", str(shared("coral", "cat.bmp")), str(shared("coral", "cat.bmp"))]):
+        quick, slow = _run(entry_main, argv, capsys), _run(click_main, argv, capsys)
+        assert quick == slow
+        assert quick[0] == 1 and quick[2].startswith("error: ") and len(quick[2].splitlines()) == 1, quick
+
+
+def test_a_hostile_model_file_name_reaches_the_terminal_escaped(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "m\x1b[2J\x07.tflite"
+    shutil.copy(shared(*MODEL), model)
+    for entry in (entry_main, click_main):
+        code, out, err = _run(entry, ["classify", str(model), str(shared("coral", "cat.bmp"))], capsys)
+        assert code == 0, err
+        assert "\x1b" not in out + err and "\x07" not in out + err
+        assert "m\\x1b[2J\\x07.tflite on " in err
+
+
+PROBE = r"""
+import json, sys
+from edgecnn.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "loaded": sorted(m for m in ("click", "logging") if m in sys.modules)}))
+"""
+
+
+@pytest.mark.parametrize("device, loaded", [("cpu", []), ("edgetpu:usb", ["logging"])])
+def test_a_cold_classify_loads_logging_only_to_say_something(device: str, loaded: list[str]) -> None:
+    """A CPU model with --device edgetpu is a warning (nothing to delegate): logging is loaded for
+    it, and the warning still has edgecnn's form. click is never loaded."""
+    proc = subprocess.run([sys.executable, "-c", PROBE, "classify", str(shared(*MODEL)),
+                           str(shared("coral", "cat.bmp")), "--json", "--device", device],
+                          capture_output=True, text=True, timeout=300)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (result["code"], result["loaded"]) == (0, loaded), proc.stderr
+    warnings = [ln for ln in proc.stderr.splitlines() if "nothing will be delegated" in ln]
+    assert len(warnings) == (device != "cpu") and all(w.startswith("warning: ") for w in warnings), proc.stderr
+    assert json.loads("\n".join(proc.stdout.strip().splitlines()[:-1]))[0]["top"]
