@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from edgecnn.errors import EdgeCNNError, read_file
 
@@ -32,8 +32,7 @@ DEVICE_SECTIONS: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 
-@dataclass(frozen=True)
-class InputSpec:
+class InputSpec(NamedTuple):
     """What the model expects: an image of height x width x channels."""
 
     height: int
@@ -42,8 +41,7 @@ class InputSpec:
     dtype: str = "uint8"
 
 
-@dataclass(frozen=True)
-class Preprocessing:
+class Preprocessing(NamedTuple):
     """How a uint8 image becomes the model's float input: x = (pixel * scale - mean) / std."""
 
     scale: float = 1.0 / 255.0
@@ -77,14 +75,14 @@ class Card:
         return dataclasses.replace(self, sections=sections)
 
     def to_dict(self) -> dict[str, Any]:
-        pre = dataclasses.asdict(self.preprocessing)
+        pre = self.preprocessing._asdict()
         pre["mean"], pre["std"] = list(pre["mean"]), list(pre["std"])
         out: dict[str, Any] = {
             "format": CARD_FORMAT,
             "name": self.name,
             "task": self.task,
             "labels": list(self.labels),
-            "input": dataclasses.asdict(self.input),
+            "input": self.input._asdict(),
             "preprocessing": pre,
         }
         out.update(self.sections)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -133,7 +132,7 @@ class Classifier:
             raise EdgeCNNUsageError("--mean and --std must be finite numbers")
         color = "gray" if self.channels == 1 else "rgb"
         base = self.card.preprocessing if self.card else Preprocessing(color=color, resize="nearest")
-        return dataclasses.replace(base, scale=1.0, mean=(mean or 0.0,) * self.channels,
+        return base._replace(scale=1.0, mean=(mean or 0.0,) * self.channels,
                                    std=(std or 1.0,) * self.channels)
 
     def preprocess(self, image: np.ndarray, bgr: bool = False) -> np.ndarray:

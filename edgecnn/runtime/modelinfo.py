@@ -11,9 +11,8 @@ from __future__ import annotations
 import functools
 import struct
 from collections import Counter
-from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -51,8 +50,7 @@ def _names(enum: str) -> dict[int, str]:
     return {v: k for k, v in vars(table).items() if not k.startswith("_") and isinstance(v, int)}
 
 
-@dataclass(frozen=True)
-class TensorInfo:
+class TensorInfo(NamedTuple):
     """A tensor as the file declares it."""
 
     name: str
@@ -68,8 +66,7 @@ class TensorInfo:
                 "dtype": self.dtype, "scale": list(self.scales), "zero_point": list(self.zero_points)}
 
 
-@dataclass(frozen=True)
-class OpInfo:
+class OpInfo(NamedTuple):
     """One operator: its name (builtin or custom code), version and tensor indices."""
 
     name: str
@@ -78,16 +75,15 @@ class OpInfo:
     outputs: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class ModelInfo:
+class ModelInfo(NamedTuple):
     """Inputs, outputs, operators and metadata of subgraph 0 of a TFLite model."""
 
     inputs: tuple[TensorInfo, ...]
     outputs: tuple[TensorInfo, ...]
     subgraphs: int
-    metadata: dict[str, bytes] = field(default_factory=dict)
-    tensors: tuple[TensorInfo, ...] = ()
-    operators: tuple[OpInfo, ...] = ()
+    metadata: dict[str, bytes]
+    tensors: tuple[TensorInfo, ...]
+    operators: tuple[OpInfo, ...]
 
     @property
     def op_histogram(self) -> dict[str, int]:
