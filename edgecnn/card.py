@@ -12,10 +12,12 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from edgecnn.errors import EdgeCNNError, read_file
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CARD_FORMAT = "edgecnn-card/1"
 METADATA_NAME = "edgecnn_card"
@@ -131,7 +133,6 @@ class Card:
 
     @classmethod
     def load(cls, path: str | Path) -> "Card":
-        path = Path(path)
         return cls.from_json(read_file(path, "card"), str(path))
 
 

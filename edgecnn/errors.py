@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class EdgeCNNError(Exception):
@@ -35,7 +38,7 @@ class NoBetterThanChance(EdgeCNNError):
     exit_code = 1
 
 
-def check_regular(path: Path, what: str, error: type[EdgeCNNError] = EdgeCNNError) -> None:
+def check_regular(path: str | Path, what: str, error: type[EdgeCNNError] = EdgeCNNError) -> None:
     """`error` unless `path` is a regular file (a FIFO would hang a reader, a device never ends)."""
     try:
         mode = os.stat(path).st_mode
@@ -49,13 +52,13 @@ def check_regular(path: Path, what: str, error: type[EdgeCNNError] = EdgeCNNErro
         raise error(f"{path} is not a regular file (a FIFO, device or socket); give a {what} file")
 
 
-def read_file(path: Path, what: str, error: type[EdgeCNNError] = EdgeCNNError) -> bytes:
+def read_file(path: str | Path, what: str, error: type[EdgeCNNError] = EdgeCNNError) -> bytes:
     """The bytes of `path`; `error` with one clear line when it is missing, a folder, not a regular
     file or unreadable."""
-    path = Path(path)
     check_regular(path, what, error)
     try:
-        return path.read_bytes()
+        with open(path, "rb") as fh:
+            return fh.read()
     except OSError as exc:
         raise error(f"cannot read {what} {path}: {exc.strerror}") from None
 

@@ -8,13 +8,16 @@ device sees exactly the pixels the model was trained and calibrated on.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from edgecnn.errors import EdgeCNNError, read_file
 from edgecnn.imagesize import dimensions
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".pnm", ".tif", ".tiff", ".webp")
 # Decoding more than this many pixels is refused (a 1 GB Pi holds ~64 MP of BGR three times over).
@@ -33,6 +36,8 @@ def is_image_file(path: Path) -> bool:
 
 def list_images(folder: Path) -> list[Path]:
     """The image files directly inside `folder`, by name (hidden files skipped)."""
+    from pathlib import Path  # not at the top: a cold `edgecnn classify` has no use for pathlib
+
     return sorted(p for p in Path(folder).iterdir() if not p.name.startswith(".") and is_image_file(p))
 
 
@@ -58,14 +63,13 @@ def decode_image(data: bytes, color: str, source: str = "image") -> np.ndarray:
 
 def load_image(path: str | Path, color: str) -> np.ndarray:
     """Read an image file into uint8 (H, W, C); one clear ImageError for every failure."""
-    path = Path(path)
     return decode_image(read_file(path, "image", ImageError), color, str(path))
 
 
 def probe_color(path: str | Path) -> str | None:
     """"gray" for single-channel files, "rgb" for colour ones, None if unreadable."""
     try:
-        data = read_file(Path(path), "image", ImageError)
+        data = read_file(path, "image", ImageError)
     except ImageError:
         return None
     size = dimensions(data)

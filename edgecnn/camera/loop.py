@@ -111,7 +111,7 @@ class CameraLoop:
             return Detecting(detector, Tracker(o.min_frames, o.max_missed, start_score=o.threshold), areas)
         if o.iou is not None or o.max_detections is not None or areas.zones or areas.lines:
             raise EdgeCNNUsageError(f"--iou, --max-detections, --zone and --line are for detectors; "
-                                    f"{model.path.name} is a classifier")
+                                    f"{model.name} is a classifier")
         clf = Classifier(model, labels=o.labels, mean=o.mean, std=o.std)
         return Classifying(clf, regions, Smoother(clf.labels, o.window, o.threshold, o.ignore),
                            LabelTracker(o.min_frames, o.max_missed))

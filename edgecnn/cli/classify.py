@@ -126,6 +126,6 @@ def run_classify(model: str, images: tuple[str, ...], top_k: int, as_json: bool,
         say(json.dumps([{"image": path, "top": [c._asdict() for c in top]} for path, top in results], indent=2))
         return
     m = clf.model
-    say(printable(f"# {m.path.name} on {m.backend.name} {m.backend.version}, {m.device}"), err=True)
+    say(printable(f"# {m.name} on {m.backend.name} {m.backend.version}, {m.device}"), err=True)
     for path, top in results:
         say(printable(f"{path}: " + ", ".join(f"{c.index} {c.label} ({c.score:.3f})" for c in top)))

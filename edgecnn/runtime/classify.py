@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import cv2
 import numpy as np
@@ -16,6 +15,9 @@ from edgecnn.images import from_bgr, load_image, resize_image
 from edgecnn.runtime.labels import labels_for_outputs, read_labels
 from edgecnn.runtime.model import LoadedModel, ModelError, load_model
 from edgecnn.runtime.tensors import TensorSpec, dequantize, quantize
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class Class(NamedTuple):
@@ -87,11 +89,11 @@ def check_card(card: Card, model: LoadedModel, labels_given: bool = False) -> No
     """The card must describe this model: its input size and, for a classifier, one label per output."""
     spec, shape = card.input, tuple(model.input.shape)
     if shape[1:] != (spec.height, spec.width, spec.channels):
-        raise ModelError(f"the card in {model.path.name} says the input is {spec.height}x{spec.width}x"
+        raise ModelError(f"the card in {model.name} says the input is {spec.height}x{spec.width}x"
                          f"{spec.channels} but the model takes {'x'.join(map(str, shape[1:]))}")
     outputs = int(np.prod(model.output.shape))
     if card.task == "classifier" and len(card.labels) != outputs and not labels_given:
-        raise ModelError(f"the card in {model.path.name} has {len(card.labels)} labels but the model has "
+        raise ModelError(f"the card in {model.name} has {len(card.labels)} labels but the model has "
                          f"{outputs} outputs; re-run edgecnn quantize, or pass --labels FILE")
 
 
@@ -107,8 +109,8 @@ class Classifier:
         self.outputs = int(np.prod(self.model.output.shape))
         if self.card is not None:
             if self.card.task == "detector":
-                raise ModelError(f"{self.model.path.name} is a detector (boxes, not one label per image): use "
-                                 f"edgecnn detect {self.model.path.name} --source IMAGE_OR_CAMERA")
+                raise ModelError(f"{self.model.name} is a detector (boxes, not one label per image): use "
+                                 f"edgecnn detect {self.model.name} --source IMAGE_OR_CAMERA")
             check_card(self.card, self.model, labels_given=labels is not None)
         self.labels = self._labels(labels)
         self.preprocessing = self._preprocessing(mean, std)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edgecnn.errors import EdgeCNNError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _INDEXED = re.compile(r"^\s*(\d+)[\s:,]+(\S.*?)\s*$")
 
 
 def read_labels(path: str | Path) -> dict[int, str]:
     """Parse a labels file into {index: label}."""
-    path = Path(path)
     try:
-        lines = [ln.rstrip("\r\n") for ln in path.read_text(encoding="utf-8").splitlines()]
+        with open(path, encoding="utf-8") as fh:
+            lines = [ln.rstrip("\r\n") for ln in fh.read().splitlines()]
     except FileNotFoundError:
         raise EdgeCNNError(f"labels file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:

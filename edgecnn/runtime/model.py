@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +15,9 @@ from edgecnn.runtime.backend import Backend, load_backend
 from edgecnn.runtime.edgetpu import Device, cpu_build_hint, library_name, load_edgetpu_delegate, parse_device
 from edgecnn.runtime.modelinfo import EDGETPU_CUSTOM_OP, custom_operators, read_metadata, read_model_info
 from edgecnn.runtime.tensors import TensorSpec, tensor_spec
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 log = get_logger(__name__)
 
@@ -32,10 +34,10 @@ def read_card_bytes(data: bytes, source: str = "model") -> Card | None:
 
 def read_card(path: str | Path) -> Card | None:
     """The edgecnn card embedded in a .tflite file, or None when it has none."""
-    return read_card_bytes(read_model_bytes(Path(path)), str(path))
+    return read_card_bytes(read_model_bytes(path), str(path))
 
 
-def read_model_bytes(path: Path) -> bytes:
+def read_model_bytes(path: str | Path) -> bytes:
     """The bytes of a model file; one ModelError for missing, empty or unreadable files."""
     data = read_file(path, "model", ModelError)
     if not data:
@@ -48,7 +50,7 @@ class LoadedModel:
     """An allocated interpreter, its backend, its card, its input and its outputs (in the model's
     output order; `output` is the first)."""
 
-    path: Path
+    path: str
     interpreter: Any
     backend: Backend
     card: Card | None
@@ -56,6 +58,11 @@ class LoadedModel:
     outputs: tuple[TensorSpec, ...]
     size_bytes: int
     device: str = "cpu"
+
+    @property
+    def name(self) -> str:
+        """The model's file name."""
+        return os.path.basename(self.path)
 
     @property
     def output(self) -> TensorSpec:
@@ -72,7 +79,7 @@ class LoadedModel:
             self.interpreter.invoke()
             return [self.interpreter.get_tensor(o.index).copy() for o in self.outputs]
         except (RuntimeError, ValueError) as exc:
-            raise ModelError(f"{self.path.name} failed to run: {_first_line(exc)}") from None
+            raise ModelError(f"{self.name} failed to run: {_first_line(exc)}") from None
 
 
 def load_model(path: str | Path, threads: int | None = None, backend: str | None = None,
@@ -81,7 +88,7 @@ def load_model(path: str | Path, threads: int | None = None, backend: str | None
 
     `backend`: auto | litert | tflite-runtime | tensorflow. `device`: cpu | edgetpu[:usb|:pci][:N].
     """
-    path = Path(path)
+    path = os.fspath(path)
     if threads is not None and threads < 1:
         raise EdgeCNNUsageError(f"--threads must be 1 or more, got {threads}")
     target = parse_device(device)
@@ -93,7 +100,7 @@ def load_model(path: str | Path, threads: int | None = None, backend: str | None
     delegates = _delegates(path, EDGETPU_CUSTOM_OP in custom_operators(data, str(path)), target, chosen)
     try:
         with native_stderr_silenced():
-            interpreter = chosen.interpreter_class(model_path=os.fspath(path), num_threads=threads,
+            interpreter = chosen.interpreter_class(model_path=path, num_threads=threads,
                                                    experimental_delegates=delegates or None)
             interpreter.allocate_tensors()
     except (RuntimeError, ValueError) as exc:
@@ -108,15 +115,16 @@ def load_model(path: str | Path, threads: int | None = None, backend: str | None
                        target.name if delegates else "cpu")
 
 
-def _delegates(path: Path, edgetpu_ops: bool, target: Device, backend: Backend) -> list[Any]:
+def _delegates(path: str, edgetpu_ops: bool, target: Device, backend: Backend) -> list[Any]:
+    name = os.path.basename(path)
     if target.kind == "cpu":
         if edgetpu_ops:
-            raise ModelError(f"{path.name} is compiled for the Edge TPU (edgetpu-custom-op): run it with "
+            raise ModelError(f"{name} is compiled for the Edge TPU (edgetpu-custom-op): run it with "
                              f"--device edgetpu (needs {library_name()}), or use the CPU build "
-                             f"({Path(cpu_build_hint(str(path))).name})")
+                             f"({os.path.basename(cpu_build_hint(path))})")
         return []
     if not edgetpu_ops:
-        log.warning(f"{path.name} has no Edge TPU ops, so nothing will be delegated; it runs on the CPU "
+        log.warning(f"{name} has no Edge TPU ops, so nothing will be delegated; it runs on the CPU "
                     f"(compile it with edgetpu_compiler for the Edge TPU)")
         return []
     return [load_edgetpu_delegate(backend, target)]

@@ -42,7 +42,7 @@ class ObjectDetector:
         self.card = self.model.card
         if self.card is not None:
             if self.card.task != "detector":
-                raise ModelError(f"{self.model.path.name} is a {self.card.task}, not a detector: use edgecnn classify")
+                raise ModelError(f"{self.model.name} is a {self.card.task}, not a detector: use edgecnn classify")
             check_card(self.card, self.model)
         if not (0 <= threshold <= 1 and 0 <= iou <= 1 and max_detections >= 1):
             raise EdgeCNNUsageError("need 0 <= --threshold <= 1, 0 <= --iou <= 1 and --max-detections >= 1")
@@ -50,7 +50,7 @@ class ObjectDetector:
         self.decoder = decoder or recognise(list(self.model.outputs), self.card)
         if self.decoder is None:
             shapes = ", ".join(f"{list(o.shape)} {o.dtype.name}" for o in self.model.outputs)
-            raise ModelError(f"{self.model.path.name} is not a detection model edgecnn can decode (outputs: "
+            raise ModelError(f"{self.model.name} is not a detection model edgecnn can decode (outputs: "
                              f"{shapes}); known layouts: " + "; ".join(KNOWN))
         _, self.height, self.width, self.channels = self.model.input.shape
         self.color = "gray" if self.channels == 1 else "rgb"
