@@ -6,8 +6,9 @@ Each round runs, one after the other (interleaved, so both see the same machine)
 --python (default: this interpreter), a fresh `edgecnn classify MODEL IMAGE --json` through
 edgecnn's cold-start harness (the one `edgecnn bench` uses), then a hand-written script (cv2 +
 numpy + LiteRT: read, resize, quantize, invoke, dequantize, argmax; no click, no edgecnn) in the
-first --python's environment. Prints the median wall time to the answer (min-max) and the
-largest peak RSS (each process reads its own VmHWM). Pass a venv with edgecnn installed from its
+first --python's environment. Prints the median wall time to the answer (min-max), the
+largest peak RSS (each process reads its own VmHWM) and, for edgecnn, the median of its
+per-round difference to the hand-written script. Pass a venv with edgecnn installed from its
 wheel and the editable development venv to see what the editable import hook costs.
 """
 
@@ -60,7 +61,8 @@ def main() -> None:
     model, image = str(args.model.resolve()), str(args.image.resolve())
     pythons = args.python or [sys.executable]
     cmds = {f"edgecnn classify ({py})": [py, "-c", COLD_START, "classify", model, image, "--json"] for py in pythons}
-    cmds[f"hand-written LiteRT script ({pythons[0]})"] = [pythons[0], "-c", HAND_WRITTEN, model, image]
+    hand_name = f"hand-written LiteRT script ({pythons[0]})"
+    cmds[hand_name] = [pythons[0], "-c", HAND_WRITTEN, model, image]
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
     before = load_average()
     for _ in range(args.rounds):
@@ -72,11 +74,16 @@ def main() -> None:
     after = load_average()
     print(f"# {args.model.name}, {args.rounds} rounds interleaved; CPU: {cpu_info().describe()}")
     print(f"# {describe_load(before)} before, {describe_load(after)} after")
+    hand = [s for s, _ in results[hand_name]]
     for name, runs in results.items():
         seconds = [s for s, _ in runs]
-        print(f"{name}: median {statistics.median(seconds):.3f} s ({min(seconds):.3f}-{max(seconds):.3f}), "
-              f"peak RSS {max(r for _, r in runs):.1f} MB")
-
+        line = (f"{name}: median {statistics.median(seconds):.3f} s ({min(seconds):.3f}-{max(seconds):.3f}), "
+                f"peak RSS {max(r for _, r in runs):.1f} MB")
+        if name != hand_name:  # paired by round: what edgecnn adds, whatever the load did to both
+            extra = [1e3 * (a - b) for a, b in zip(seconds, hand, strict=True)]
+            line += (f"; minus the hand-written script in the same round: median {statistics.median(extra):+.1f} ms "
+                     f"({min(extra):+.1f} to {max(extra):+.1f})")
+        print(line)
 
 if __name__ == "__main__":
     main()
