@@ -5,14 +5,16 @@ classify loads neither click nor logging unless it has something to say."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
+import site
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import shared
+from conftest import REPO, shared
 
 from edgecnn.cli import main as entry_main
 from edgecnn.cli.app import cli
@@ -138,24 +140,29 @@ def test_a_hostile_model_file_name_reaches_the_terminal_escaped(tmp_path: Path,
 
 PROBE = r"""
 import json, sys
+before = {m for m in ("click", "logging", "pathlib") if m in sys.modules}
 from edgecnn.cli import main
 try:
     main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code
-print(json.dumps({"code": code, "loaded": sorted(m for m in ("click", "logging") if m in sys.modules)}))
+loaded = sorted(m for m in ("click", "logging", "pathlib") if m in sys.modules)
+print(json.dumps({"code": code, "before": sorted(before), "loaded": loaded}))
 """
 
 
 @pytest.mark.parametrize("device, loaded", [("cpu", []), ("edgetpu:usb", ["logging"])])
 def test_a_cold_classify_loads_logging_only_to_say_something(device: str, loaded: list[str]) -> None:
     """A CPU model with --device edgetpu is a warning (nothing to delegate): logging is loaded for
-    it, and the warning still has edgecnn's form. click is never loaded."""
-    proc = subprocess.run([sys.executable, "-c", PROBE, "classify", str(shared(*MODEL)),
+    it, and the warning still has edgecnn's form. click and pathlib are never loaded. (Python runs
+    without `site` and with the packages' folders on PYTHONPATH: an editable install's import hook,
+    run from a .pth file at start-up, imports pathlib itself.)"""
+    path = os.pathsep.join([str(REPO), *site.getsitepackages()])
+    proc = subprocess.run([sys.executable, "-S", "-c", PROBE, "classify", str(shared(*MODEL)),
                            str(shared("coral", "cat.bmp")), "--json", "--device", device],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": path})
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert (result["code"], result["loaded"]) == (0, loaded), proc.stderr
+    assert (result["code"], result["before"], result["loaded"]) == (0, [], loaded), proc.stderr
     warnings = [ln for ln in proc.stderr.splitlines() if "nothing will be delegated" in ln]
     assert len(warnings) == (device != "cpu") and all(w.startswith("warning: ") for w in warnings), proc.stderr
     assert json.loads("\n".join(proc.stdout.strip().splitlines()[:-1]))[0]["top"]
