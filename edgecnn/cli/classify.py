@@ -2,11 +2,12 @@
 
 A device runs `edgecnn classify` most, and from cold: a cron job, a motion trigger, a shell loop.
 click, with what it imports, is 10-13 ms and 1.3 MB of that start-up (2-vCPU EPYC), so a plain
-classify command line (MODEL IMAGE... and the options below, in their usual spellings) is parsed
-here and run without it. Anything else -- --help, a value click would refuse, `--opt=value` forms
-this parser does not read, an option it does not know -- returns None and goes to the click
-command, which answers or refuses it as always. Tests parse many command lines both ways and
-require the same values, and the same output from both paths.
+classify command line (MODEL IMAGE... and the options below, as `--opt value` or `--opt=value`) is
+parsed here and run without it. Anything else -- --help, a value click would refuse, `-k5`, `--`,
+an option it does not know -- returns None and goes to the click command, which answers or refuses
+it as always. Tests parse many command lines both ways and require the same values, and the same
+output from both paths. (`edgecnn bench` measures its cold start through this path: it passes its
+runtime options as `--opt=value`.)
 """
 
 from __future__ import annotations
@@ -86,15 +87,17 @@ def parse_quick(argv: list[str]) -> dict[str, Any] | None:
     positional: list[str] = []
     words = iter(argv[1:])
     for word in words:
+        option, attached, value = word.partition("=") if word.startswith("--") else (word, "", "")
         if not word.startswith("-") or word == "-":
             positional.append(word)
         elif word in FLAGS:
             params[FLAGS[word]] = True
-        elif word in VALUED:
-            value = next(words, None)
-            if value is None or value.startswith("-"):
-                return None
-            name, convert = VALUED[word]
+        elif option in VALUED:
+            if not attached:
+                value = next(words, None)
+                if value is None or value.startswith("-"):
+                    return None
+            name, convert = VALUED[option]
             params[name] = convert(value)
             if params[name] is None:
                 return None

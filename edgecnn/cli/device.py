@@ -96,7 +96,7 @@ def bench(model: str, runs: int, warmup: int, repeats: int, image: str | None, n
     alternated), given with its range over --repeats; it holds on a busy machine. The report names
     the CPU (and its int8 instructions) and the load average."""
     from edgecnn.runtime import load_model
-    from edgecnn.runtime.bench import format_report, run_bench
+    from edgecnn.runtime.bench import format_report, option_args, run_bench
     from edgecnn.runtime.detection import ObjectDetector
     from edgecnn.runtime.detection.detector import is_detector
 
@@ -104,7 +104,7 @@ def bench(model: str, runs: int, warmup: int, repeats: int, image: str | None, n
     loaded = load_model(model, opts["threads"], opts["backend"], opts["device"])
     runner = (ObjectDetector(loaded, labels=opts["labels"], mean=opts["mean"], std=opts["std"]) if is_detector(loaded)
               else _classifier(loaded, opts))
-    extra = [f"--{k}={v}" for k, v in opts.items() if v is not None]
+    extra = option_args(opts)
     report = run_bench(runner, runs, warmup, image, not no_cold_start, extra, repeats, opts["threads"], cold_starts)
     if as_json:
         emit_json(report.to_dict())

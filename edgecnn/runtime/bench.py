@@ -184,12 +184,24 @@ def measure_cold_start(model: Path, frame: np.ndarray, command: list[str], extra
         path = Path(tmp) / "input.png"
         ok, png = cv2.imencode(".png", frame[:, :, ::-1] if frame.shape[2] == 3 else frame)
         path.write_bytes(png.tobytes())
-        cmd = [sys.executable, "-c", COLD_START, command[0], str(model), *command[1:], str(path), "--json", *extra]
+        cmd = [sys.executable, "-c", COLD_START, *cold_start_args(model, path, command, extra)]
         for _ in range(max(1, runs)):
             wall, peak = cold_run(cmd)
             seconds.append(wall)
             peaks.append(peak)
     return ColdStart(float(np.median(seconds)), max(peaks), len(seconds), tuple(seconds), command[0])
+
+
+def option_args(opts: dict[str, Any]) -> list[str]:
+    """The runtime options the bench was given (backend, device, threads, labels, mean, std), as
+    `--name=value` for its cold-start processes."""
+    return [f"--{name}={value}" for name, value in opts.items() if value is not None]
+
+
+def cold_start_args(model: str | Path, image: str | Path, command: list[str], extra: list[str]) -> list[str]:
+    """The `edgecnn` arguments a cold start runs: `classify MODEL IMAGE --json` (or `detect MODEL
+    --source IMAGE --json`) with the bench's runtime options as `--opt=value`."""
+    return [command[0], str(model), *command[1:], str(image), "--json", *extra]
 
 
 def cold_run(cmd: list[str], cwd: str | None = None) -> tuple[float, float]:

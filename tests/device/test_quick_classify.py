@@ -20,6 +20,7 @@ from edgecnn.cli import main as entry_main
 from edgecnn.cli.app import cli
 from edgecnn.cli.app import main as click_main
 from edgecnn.cli.classify import parse_quick
+from edgecnn.runtime.bench import cold_start_args, option_args
 
 MODEL = ("coral", "mobilenet_v1_0.25_128_quant.tflite")
 
@@ -45,7 +46,9 @@ def test_the_quick_parser_reads_command_lines_as_click_does(files: dict[str, str
     options = [["--json"], ["-k", "2"], ["--top-k", "5"], ["-k", "+3"], ["--top-k", " 7"], ["--threads", "1"],
                ["--threads", "64"], ["--backend", "litert"], ["--backend", "tflite-runtime"], ["--device", "cpu"],
                ["--device", "edgetpu:usb"], ["--labels", files["labels"]], ["--labels", "/no/such/labels.txt"],
-               ["--mean", "127.5"], ["--mean", "0"], ["--std", "1e2"], ["--std", "128"], ["-k", "1_0"]]
+               ["--mean", "127.5"], ["--mean", "0"], ["--std", "1e2"], ["--std", "128"], ["-k", "1_0"],
+               ["--top-k=4"], ["--threads=2"], ["--device=cpu"], ["--backend=litert"], ["--mean=-1.5"],
+               ["--labels=" + files["labels"]]]
     rng = random.Random(7)
     for _ in range(300):
         chosen = [list(o) for o in rng.sample(options, rng.randint(0, 6))]
@@ -63,8 +66,9 @@ def test_the_quick_parser_reads_command_lines_as_click_does(files: dict[str, str
 
 @pytest.mark.parametrize("case", [
     "no image", "help", "short help", "top-k 0", "top-k text", "top-k float", "threads 65", "threads 0",
-    "mean nan", "std inf", "flag with value", "long option with =", "model is a folder", "labels is a folder",
-    "unknown option", "missing value", "global option first", "negative value", "double dash", "other command",
+    "mean nan", "std inf", "flag with value", "empty value", "attached short value", "model is a folder",
+    "labels is a folder", "unknown option", "missing value", "global option first", "negative value",
+    "double dash", "other command",
 ])
 def test_the_quick_parser_leaves_the_rest_to_click(case: str, files: dict[str, str]) -> None:
     m, i = files["model"], files["image"]
@@ -80,7 +84,8 @@ def test_the_quick_parser_leaves_the_rest_to_click(case: str, files: dict[str, s
         "mean nan": ["classify", m, i, "--mean", "nan"],
         "std inf": ["classify", m, i, "--std", "inf"],
         "flag with value": ["classify", m, i, "--json=yes"],
-        "long option with =": ["classify", m, i, "--top-k=2"],
+        "empty value": ["classify", m, i, "--top-k="],
+        "attached short value": ["classify", m, i, "-k2"],
         "model is a folder": ["classify", files["folder"], i],
         "labels is a folder": ["classify", m, i, "--labels", files["folder"]],
         "unknown option": ["classify", m, i, "--nope"],
@@ -91,6 +96,14 @@ def test_the_quick_parser_leaves_the_rest_to_click(case: str, files: dict[str, s
         "other command": ["inspect", m, i],
     }[case]
     assert parse_quick(argv) is None
+
+
+def test_the_bench_measures_the_cold_start_of_the_quick_path(files: dict[str, str]) -> None:
+    """What `edgecnn bench --threads 1` runs for a classifier's cold start: the options it passes
+    (--device is never None) must not send it to click."""
+    opts = {"backend": None, "device": "cpu", "threads": 1, "labels": files["labels"], "mean": None, "std": 0.5}
+    argv = cold_start_args(files["model"], files["image"], ["classify"], option_args(opts))
+    assert parse_quick(argv) == click_params(argv) and parse_quick(argv)["threads"] == 1
 
 
 def _run(entry, argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
