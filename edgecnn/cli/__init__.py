@@ -28,9 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         run_classify(**request)
     except (Exception, KeyboardInterrupt) as exc:
-        from edgecnn.cli.app import exit_for
+        from edgecnn.cli.app import exit_for_quick
 
-        exit_for(exc, argv)
+        exit_for_quick(exc, argv)
     sys.exit(0)
 
 

@@ -6,6 +6,7 @@ Errors a user or the world can cause end in one red line on stderr and exit code
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -103,6 +104,25 @@ def main(argv: list[str] | None = None) -> None:
     except (Exception, KeyboardInterrupt) as exc:
         exit_for(exc, argv)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def exit_for_quick(exc: BaseException, argv: list[str]) -> NoReturn:
+    """`exit_for` for the quick classify path, after doing what click's own main does first:
+    Ctrl-C (or EOF) ends the ^C echo with a line break and becomes Abort, and a reader that went
+    away (EPIPE: `edgecnn classify ... | head -1`) ends quietly with exit code 1."""
+    if isinstance(exc, (KeyboardInterrupt, EOFError)):
+        click.echo(file=sys.stderr)
+        try:
+            raise click.exceptions.Abort() from exc
+        except click.exceptions.Abort as abort:
+            exit_for(abort, argv)
+    if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+        from click.utils import PacifyFlushWrapper  # what click wraps the streams in, so exit stays quiet
+
+        sys.stdout = PacifyFlushWrapper(sys.stdout)  # type: ignore[assignment]
+        sys.stderr = PacifyFlushWrapper(sys.stderr)  # type: ignore[assignment]
+        sys.exit(1)
+    exit_for(exc, argv)
 
 
 def exit_for(exc: BaseException, argv: list[str]) -> NoReturn:

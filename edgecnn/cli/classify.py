@@ -111,9 +111,18 @@ def parse_quick(argv: list[str]) -> dict[str, Any] | None:
 
 
 def say(text: str, err: bool = False) -> None:
-    """One line on stdout (stderr with `err`), flushed: what both paths print with."""
+    """One line on stdout (stderr with `err`), flushed: what both paths print with. Like
+    click.echo, it prints nothing when there is no stream (closed stdout), and UTF-8 bytes where the
+    stream's encoding cannot hold the text (PYTHONIOENCODING=ascii)."""
     stream = sys.stderr if err else sys.stdout
-    stream.write(text + "\n")
+    if stream is None:
+        return
+    line = text + "\n"
+    try:
+        stream.write(line)
+    except UnicodeEncodeError:
+        stream.flush()
+        stream.buffer.write(line.encode("utf-8", "replace"))
     stream.flush()
 
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from conftest import REPO, shared
 
@@ -179,3 +180,50 @@ def test_a_cold_classify_loads_logging_only_to_say_something(device: str, loaded
     warnings = [ln for ln in proc.stderr.splitlines() if "nothing will be delegated" in ln]
     assert len(warnings) == (device != "cpu") and all(w.startswith("warning: ") for w in warnings), proc.stderr
     assert json.loads("\n".join(proc.stdout.strip().splitlines()[:-1]))[0]["top"]
+
+
+def test_ctrl_c_is_the_same_on_both_paths(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from edgecnn.runtime.classify import Classifier
+
+    def interrupted(self, path, top_k=3):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Classifier, "classify_file", interrupted)
+    argv = ["classify", str(shared(*MODEL)), str(shared("coral", "cat.bmp"))]
+    quick, slow = _run(entry_main, argv, capsys), _run(click_main, argv, capsys)
+    assert quick == slow and quick[0] == 130 and "error: interrupted" in quick[2], (quick, slow)
+    monkeypatch.setenv("EDGECNN_DEBUG", "1")  # --debug: the traceback, on both paths the same exception
+    for entry in (entry_main, click_main):
+        with pytest.raises(click.exceptions.Abort):
+            entry(argv)
+
+
+# (shell command, what it shows): the quick path against the click path (`-k3` sends the same
+# request to click), each time the same exit code and the same bytes on stdout and stderr
+STREAMS = {
+    "reader gone": ("{cmd} {images} 2>{err} | head -1 >/dev/null; echo ${{PIPESTATUS[0]}} >{code}", 300),
+    "stdout closed": ("{cmd} {images} --json >&- 2>{err}; echo $? >{code}", 1),
+    "ascii stdout": ("PYTHONIOENCODING=ascii {cmd} {images} --labels {labels} >{out} 2>{err}; echo $? >{code}", 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STREAMS))
+def test_both_paths_treat_the_output_streams_alike(case: str, tmp_path: Path) -> None:
+    labels = tmp_path / "labels.txt"
+    labels.write_text("\n".join(f"café {i}" for i in range(1001)), encoding="utf-8")
+    template, count = STREAMS[case]
+    results = []
+    for path, extra in (("quick", ""), ("click", "-k3")):
+        files = {name: tmp_path / f"{path}.{name}" for name in ("out", "err", "code")}
+        cmd = f"'{sys.executable}' -m edgecnn classify '{shared(*MODEL)}' {extra}"
+        images = " ".join([f"'{shared('coral', 'cat.bmp')}'"] * count)
+        shell = template.format(cmd=cmd, images=images, labels=labels, **files)
+        subprocess.run(["bash", "-c", shell], timeout=300, check=True)
+        results.append(tuple(files[n].read_bytes() if files[n].exists() else None for n in ("out", "err", "code")))
+    quick, slow = results
+    assert quick == slow, (quick, slow)
+    out, err, code = quick
+    assert err.count(b"\n") <= 1 and b"error" not in err and b"Traceback" not in err, err
+    assert code.strip() == {"reader gone": b"1", "stdout closed": b"0", "ascii stdout": b"0"}[case]
+    if case == "ascii stdout":
+        assert "café".encode() in out
