@@ -49,16 +49,12 @@ def _file_path(text: str) -> str | None:
     return text if _readable(text, dir_okay=False) else None
 
 
-def _text(text: str) -> str:
-    return text
-
-
 # option spelling -> (parameter, converter: text -> value, or None when click would refuse it)
 VALUED: dict[str, tuple[str, Callable[[str], Any]]] = {
     "--top-k": ("top_k", _int_within(1, None)),
     "-k": ("top_k", _int_within(1, None)),
-    "--backend": ("backend", _text),
-    "--device": ("device", _text),
+    "--backend": ("backend", str),
+    "--device": ("device", str),
     "--threads": ("threads", _int_within(1, MAX_THREADS)),
     "--labels": ("labels", _file_path),
     "--mean": ("mean", _finite),
@@ -126,6 +122,11 @@ def say(text: str, err: bool = False) -> None:
     stream.flush()
 
 
+def emit_json(obj: Any) -> None:
+    """Print `obj` as JSON on stdout."""
+    say(json.dumps(obj, indent=2))
+
+
 def run_classify(model: str, images: tuple[str, ...], top_k: int, as_json: bool, *, backend: str | None,
                  device: str, threads: int | None, labels: str | None, mean: float | None,
                  std: float | None) -> None:
@@ -135,7 +136,7 @@ def run_classify(model: str, images: tuple[str, ...], top_k: int, as_json: bool,
     clf = Classifier(model, threads, backend=backend, device=device, labels=labels, mean=mean, std=std)
     results = [(path, clf.classify_file(path, top_k)) for path in images]
     if as_json:
-        say(json.dumps([{"image": path, "top": [c._asdict() for c in top]} for path, top in results], indent=2))
+        emit_json([{"image": path, "top": [c._asdict() for c in top]} for path, top in results])
         return
     m = clf.model
     say(printable(f"# {m.name} on {m.backend.name} {m.backend.version}, {m.device}"), err=True)

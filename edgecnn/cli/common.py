@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from typing import Any
@@ -11,6 +10,7 @@ import click
 
 from edgecnn import log
 from edgecnn.cli.classify import MAX_THREADS
+from edgecnn.cli.classify import emit_json as emit_json  # every command prints JSON as classify does
 from edgecnn.errors import EdgeCNNUsageError
 
 
@@ -42,11 +42,6 @@ def parse_size(text: str | None) -> tuple[int | None, int | None]:
     if len(values) not in (1, 2) or min(values) < 1:
         raise EdgeCNNUsageError(f"--size must be N or HxW in pixels (64, 112x92), got {text!r}")
     return (values[0], values[0]) if len(values) == 1 else (values[0], values[1])
-
-
-def emit_json(obj: Any) -> None:
-    """Print `obj` as JSON on stdout."""
-    click.echo(json.dumps(obj, indent=2))
 
 
 def quiet_for_json(as_json: bool) -> None:
